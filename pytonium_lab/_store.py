@@ -1,0 +1,347 @@
+"""The StateStore: the one source of truth every view mirrors.
+
+Writes are ordered by one re-entrant lock and numbered by a revision counter.
+The writing thread delivers its change to the subscribers while it holds the
+lock, so every subscriber hears one order and a write from another thread waits
+its turn. A subscriber that writes state from inside its callback (same thread,
+so the lock lets it in) only queues the change, which is delivered right after
+the current one: nothing deadlocks or recurses. One lock for both jobs also
+keeps ``set_state`` cheap (see bench/store.py).
+
+The price: a handler must not block waiting for *another* thread that writes
+to the same store (that thread waits for the handler to return).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections import deque
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
+
+from ._values import MAX_SAFE_INTEGER, check_name, clean_value, copy_value
+
+__all__ = ["Change", "StateStore", "PYTHON"]
+
+log = logging.getLogger("pytonium_lab")
+
+PYTHON = "python"
+"""The origin of writes made by Python code."""
+
+_MISSING: Any = object()
+_MIN_INT = -MAX_SAFE_INTEGER
+_PLAIN = frozenset((str, bool, type(None)))  # values that need neither a check nor a copy
+
+
+class Change(NamedTuple):
+    """One change of the store, as subscribers receive it."""
+
+    namespace: str
+    key: str
+    value: Any
+    removed: bool
+    origin: str
+    revision: int
+
+
+_HANDLER, _CALLBACK, _BATCHED = 0, 1, 2
+
+
+class _Subscriber:
+    """One registration; ``kind`` says how it wants changes (spec handler, Change, list)."""
+
+    __slots__ = ("kind", "call", "remove", "namespaces", "active")
+
+    def __init__(self, kind: int, call: Callable, namespaces: frozenset[str] | None, remove: Any = None):
+        self.kind = kind
+        self.call = call
+        self.remove = remove  # a spec handler's optional remove_state(namespace, key)
+        self.namespaces = namespaces
+        self.active = True
+
+
+class StateStore:
+    """Namespaced state shared by Python code and every attached view.
+
+    ``set_state(namespace, key, value)`` validates and copies the value, records
+    it, and notifies matching subscribers and handlers before it returns (unless
+    another delivery is under way, in a handler or a thread, which then delivers
+    it next, in order).
+    """
+
+    def __init__(self) -> None:
+        self._data: dict[str, dict[str, Any]] = {}
+        self._lock = threading.RLock()
+        self._revision = 0
+        self._subscribers: tuple[_Subscriber, ...] = ()
+        self._routes: dict[str, tuple[_Subscriber, ...]] = {}
+        self._queue: deque[tuple] = deque()  # changes made during a delivery or a batch
+        self._delivering = False
+        self._batch_depth = 0
+
+    # ---- reading -----------------------------------------------------------------
+
+    @property
+    def revision(self) -> int:
+        """A number that grows with every change of the store."""
+        return self._revision
+
+    def get_state(self, namespace: str, key: str, default: Any = None) -> Any:
+        """Return a copy of the value, or ``default`` when the key is not set."""
+        check_name(namespace, key)
+        value = self._data.get(namespace, {}).get(key, _MISSING)
+        return default if value is _MISSING else copy_value(value)
+
+    def namespaces(self) -> list[str]:
+        """Namespaces that hold at least one key."""
+        with self._lock:
+            return list(self._data)
+
+    def keys(self, namespace: str) -> list[str]:
+        """Keys set in ``namespace`` (empty when there are none)."""
+        check_name(namespace, "-")
+        with self._lock:
+            return list(self._data.get(namespace, ()))
+
+    def snapshot(self, namespaces: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """A plain nested-dict copy of the state (of ``namespaces`` only, if given)."""
+        return self.snapshot_at(namespaces)[0]
+
+    def snapshot_at(
+        self, namespaces: Iterable[str] | None = None
+    ) -> tuple[dict[str, dict[str, Any]], int]:
+        """A snapshot and the revision it shows, taken atomically (for views)."""
+        wanted = None if namespaces is None else frozenset(namespaces)
+        with self._lock:
+            state = {
+                ns: {k: copy_value(v) for k, v in keys.items()}
+                for ns, keys in self._data.items()
+                if wanted is None or ns in wanted
+            }
+            return state, self._revision
+
+    def __contains__(self, item: tuple[str, str]) -> bool:
+        namespace, key = item
+        return key in self._data.get(namespace, ())
+
+    def __repr__(self) -> str:
+        counts = {ns: len(keys) for ns, keys in self._data.items()}
+        return f"<StateStore revision={self._revision} keys={counts}>"
+
+    # ---- writing -----------------------------------------------------------------
+
+    def set_state(self, namespace: str, key: str, value: Any, *, origin: str = PYTHON) -> None:
+        """Store a copy of ``value`` and notify subscribers of ``namespace``."""
+        if type(namespace) is not str or type(key) is not str or not namespace or not key:
+            check_name(namespace, key)
+        kind = type(value)
+        if kind is int:
+            if not _MIN_INT <= value <= MAX_SAFE_INTEGER:
+                value = clean_value(namespace, key, value)  # raises, naming the key
+        elif kind not in _PLAIN:
+            value = clean_value(namespace, key, value)
+        lock = self._lock
+        lock.acquire()  # acquire/release: a third of the cost of `with` on CPython 3.11
+        try:
+            keys = self._data.get(namespace)
+            if keys is None:
+                keys = self._data[namespace] = {}
+            keys[key] = value
+            self._revision = revision = self._revision + 1
+            change = (namespace, key, value, False, origin, revision)
+            if self._delivering or self._batch_depth:
+                self._queue.append(change)
+                return
+            subscribers = self._routes.get(namespace)
+            if subscribers is None:
+                subscribers = self._route(namespace)
+            if subscribers:  # _deliver(), inlined: this is the hot path
+                self._delivering = True
+                try:
+                    self._dispatch(change, subscribers)
+                    if self._queue:
+                        self._drain()
+                finally:
+                    self._delivering = False
+        finally:
+            lock.release()
+
+    def remove_state(self, namespace: str, key: str, *, origin: str = PYTHON) -> bool:
+        """Remove a key; subscribers hear a change with ``removed=True``.
+
+        Returns whether the key existed (removing a missing key notifies nobody).
+        """
+        check_name(namespace, key)
+        with self._lock:
+            keys = self._data.get(namespace)
+            if keys is None or key not in keys:
+                return False
+            del keys[key]
+            if not keys:
+                del self._data[namespace]
+            self._revision = revision = self._revision + 1
+            change = (namespace, key, None, True, origin, revision)
+            if self._delivering or self._batch_depth:
+                self._queue.append(change)
+            else:
+                self._deliver(change, self._route(namespace))
+            return True
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group changes: subscribers hear them after the block, in order.
+
+        Batches nest; only the outermost one delivers. Writes made by other
+        threads meanwhile are held too, so the store keeps one order.
+        """
+        with self._lock:
+            self._batch_depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._batch_depth -= 1
+                if not self._batch_depth and not self._delivering and self._queue:
+                    self._deliver(None, ())
+
+    # ---- subscribing -------------------------------------------------------------
+
+    def subscribe(
+        self, callback: Callable[[Change], Any], namespaces: Iterable[str] | None = None
+    ) -> Callable[[], None]:
+        """Call ``callback(change)`` for every later change; returns the unsubscribe function."""
+        return self._add(_Subscriber(_CALLBACK, callback, _namespace_set(namespaces)))
+
+    def subscribe_batches(
+        self, callback: Callable[[list[Change]], Any], namespaces: Iterable[str] | None = None
+    ) -> Callable[[], None]:
+        """Like :meth:`subscribe`, but each run of queued changes comes as one list (for views)."""
+        return self._add(_Subscriber(_BATCHED, callback, _namespace_set(namespaces)))
+
+    def add_state_handler(
+        self, state_handler: Any, namespaces: Iterable[str]
+    ) -> Callable[[], None] | None:
+        """Register a spec handler: ``state_handler.update_state(namespace, key, value)``.
+
+        A handler may also define ``remove_state(namespace, key)``. A handler
+        without ``update_state`` is ignored with a ``UserWarning``, as in Pytonium.
+        Returns the function that removes the handler (``None`` when ignored).
+        """
+        update = getattr(state_handler, "update_state", None)
+        if not callable(update):
+            warnings.warn(
+                f"{type(state_handler).__name__} has no update_state(namespace, key, value) "
+                "method; the state handler is ignored",
+                UserWarning,
+                stacklevel=2,
+            )
+            return None
+        remove = getattr(state_handler, "remove_state", None)
+        wanted = _namespace_set(namespaces)
+        return self._add(_Subscriber(_HANDLER, update, wanted, remove if callable(remove) else None))
+
+    def _add(self, sub: _Subscriber) -> Callable[[], None]:
+        if not callable(sub.call):
+            raise TypeError(f"callback must be callable, got {type(sub.call).__name__}")
+        with self._lock:
+            self._subscribers = self._subscribers + (sub,)
+            self._routes = {}
+
+        def unsubscribe() -> None:
+            with self._lock:
+                sub.active = False
+                self._subscribers = tuple(s for s in self._subscribers if s is not sub)
+                self._routes = {}
+
+        return unsubscribe
+
+    def _route(self, namespace: str) -> tuple[_Subscriber, ...]:
+        """The subscribers of one namespace, computed once per subscription change."""
+        subs = self._routes.get(namespace)
+        if subs is None:
+            with self._lock:
+                subs = tuple(
+                    s for s in self._subscribers if s.namespaces is None or namespace in s.namespaces
+                )
+                self._routes[namespace] = subs
+        return subs
+
+    # ---- delivery ----------------------------------------------------------------
+
+    def _deliver(self, first: tuple | None, subscribers: tuple[_Subscriber, ...]) -> None:
+        """Deliver ``first``, then whatever handlers wrote meanwhile, in order.
+
+        Runs with the lock held, so one thread delivers at a time and every
+        subscriber hears the store's one order. A write from inside a handler
+        (same thread: the lock is re-entrant) sees ``_delivering`` and is queued.
+        """
+        self._delivering = True
+        try:
+            if first is not None:
+                self._dispatch(first, subscribers)
+            self._drain()
+        finally:
+            self._delivering = False
+
+    def _drain(self) -> None:
+        queue = self._queue
+        while queue:
+            changes = list(queue)
+            queue.clear()
+            self._dispatch_many(changes)
+
+    def _dispatch(self, change: tuple, subscribers: tuple[_Subscriber, ...], views: bool = True) -> None:
+        namespace, key, value, removed, _, _ = change
+        shared = type(value) is dict or type(value) is list
+        for sub in subscribers:
+            kind = sub.kind
+            if not sub.active or (kind is _BATCHED and not views):
+                continue
+            mine = copy_value(value) if shared else value  # each subscriber gets its own copy
+            try:
+                if not kind:  # _HANDLER is 0: the common case costs no global lookup
+                    if not removed:
+                        sub.call(namespace, key, mine)
+                    elif sub.remove is not None:
+                        sub.remove(namespace, key)
+                elif kind == _CALLBACK:
+                    sub.call(_make_change(change, mine))
+                else:
+                    sub.call([_make_change(change, value)])
+            except Exception:
+                log.exception(
+                    "state subscriber %r raised on %s.%s; the other subscribers still run",
+                    sub.call, namespace, key,
+                )
+
+    def _dispatch_many(self, changes: list[tuple]) -> None:
+        """Views hear a run of changes as one list; everyone else one change at a time."""
+        for sub in self._subscribers:
+            if sub.kind != _BATCHED:
+                continue
+            wanted = sub.namespaces
+            mine = [_make_change(c, c[2]) for c in changes if wanted is None or c[0] in wanted]
+            if mine and sub.active:
+                try:
+                    sub.call(mine)
+                except Exception:
+                    log.exception("state view %r raised; the other subscribers still run", sub.call)
+        for change in changes:
+            self._dispatch(change, self._route(change[0]), views=False)
+
+
+def _make_change(change: tuple, value: Any) -> Change:
+    return tuple.__new__(Change, change[:2] + (value,) + change[3:])
+
+
+def _namespace_set(namespaces: Iterable[str] | None) -> frozenset[str] | None:
+    if namespaces is None:
+        return None
+    if isinstance(namespaces, str):
+        raise TypeError(f"namespaces must be a list of str, not the str {namespaces!r}")
+    wanted = frozenset(namespaces)
+    for namespace in wanted:
+        check_name(namespace, "-")
+    return wanted

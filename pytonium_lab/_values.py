@@ -1,0 +1,100 @@
+"""What a state value may be, checked once where it enters the store.
+
+Values must round-trip through JavaScript exactly, so only JSON values are
+allowed: ``None``, ``bool``, ``int`` within +-(2**53 - 1), finite ``float``,
+``str``, ``list`` and ``dict`` with ``str`` keys. Checking and copying happen in
+one walk, so the store never holds an object the caller can still mutate.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["MAX_SAFE_INTEGER", "check_name", "copy_value", "clean_value"]
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+_SCALARS = frozenset((str, bool, type(None)))
+
+
+def check_name(namespace: object, key: object) -> None:
+    """Reject namespaces and keys that are not non-empty strings."""
+    for label, name in (("namespace", namespace), ("key", key)):
+        if type(name) is not str:
+            raise TypeError(
+                f"state {label} must be a str, got {type(name).__name__} "
+                f"({_where(namespace, key)})"
+            )
+        if not name:
+            raise ValueError(f"state {label} must not be empty ({_where(namespace, key)})")
+
+
+def clean_value(namespace: str, key: str, value: Any) -> Any:
+    """Return a private copy of ``value``, or raise naming where it is wrong.
+
+    The common case (a scalar) returns without a walk.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return value
+    elif kind is float:
+        if value - value == 0.0:  # false for NaN and the infinities
+            return value
+    return _walk(value, f"{namespace}.{key}", set())
+
+
+def copy_value(value: Any) -> Any:
+    """Copy an already clean value (lists and dicts are copied, scalars shared)."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_value(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_value(v) for v in value]
+    return value
+
+
+def _walk(value: Any, path: str, active: set[int]) -> Any:
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is int:
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise ValueError(
+                f"{path}: int {value} is outside +-(2**53 - 1) and would not "
+                "round-trip through JavaScript"
+            )
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise ValueError(f"{path}: float {value!r} is not allowed (JSON has no NaN or infinity)")
+        return value
+    if kind is list or kind is dict:
+        marker = id(value)
+        if marker in active:
+            raise ValueError(f"{path}: the value contains itself (a cycle)")
+        active.add(marker)
+        try:
+            if kind is list:
+                return [_walk(item, f"{path}[{i}]", active) for i, item in enumerate(value)]
+            copied = {}
+            for k, item in value.items():
+                if type(k) is not str:
+                    raise TypeError(
+                        f"{path}: dict keys must be str, got {type(k).__name__} {k!r}"
+                    )
+                copied[k] = _walk(item, f"{path}.{k}", active)
+            return copied
+        finally:
+            active.discard(marker)
+    raise TypeError(
+        f"{path}: {kind.__name__} is not a state value "
+        "(allowed: None, bool, int, float, str, list, dict with str keys)"
+    )
+
+
+def _where(namespace: object, key: object) -> str:
+    return f"namespace={namespace!r}, key={key!r}"
