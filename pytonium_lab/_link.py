@@ -1,0 +1,135 @@
+"""StoreLink: connects one transport (a widget comm, a websocket) to a store.
+
+It is the Python half of docs/protocol.md: it turns store changes into
+numbered, coalesced batches for the views, answers ``hello`` with a snapshot,
+and applies the views' writes to the store under the view's id. A transport
+only has to hand it incoming dicts (:meth:`receive`) and give it a ``send``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, Iterable
+
+from . import _protocol as proto
+from ._store import Change, StateStore
+from ._throttle import Throttle
+
+__all__ = ["StoreLink"]
+
+log = logging.getLogger("pytonium_lab")
+
+
+class StoreLink:
+    """One channel between a store and the views behind one transport.
+
+    ``interval`` bounds how often batches leave (a notebook comm wants ~1/60 s,
+    a local websocket can go much faster); the first change after a quiet
+    spell is sent at once.
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        send: Callable[[dict[str, Any]], Any],
+        *,
+        namespaces: Iterable[str] | None = None,
+        interval: float = 1 / 60,
+    ) -> None:
+        self.store = store
+        self.namespaces = None if namespaces is None else frozenset(namespaces)
+        self._send = send
+        self._lock = threading.RLock()
+        self._pending: dict[tuple[str, str], Change] = {}
+        self._seq = 0
+        self._sent_revision = 0
+        self._chunks = proto.ChunkAssembler()
+        self._closed = False
+        self._throttle = Throttle(self.flush, interval)
+        self._unsubscribe = store.subscribe_batches(self._on_changes, self.namespaces)
+
+    # ---- store -> views ------------------------------------------------------------
+
+    def _on_changes(self, changes: list[Change]) -> None:
+        with self._lock:
+            pending = self._pending
+            for change in changes:
+                where = (change.namespace, change.key)
+                pending.pop(where, None)  # latest wins, in the order of the last writes
+                pending[where] = change
+        self._throttle()
+
+    def flush(self) -> None:
+        """Send the pending changes now as one batch (no-op when there are none)."""
+        with self._lock:
+            if not self._pending or self._closed:
+                return
+            self._seq += 1
+            changes = self._pending.values()
+            self._sent_revision = max(c.revision for c in changes)
+            message = proto.batch_message(self._seq, changes)
+            self._pending = {}
+            self._deliver(message)
+
+    def _send_snapshot(self, to: str | None) -> None:
+        # Take the store's lock before ours, never inside it: the store holds its
+        # lock while it hands us changes (_on_changes), so the other order deadlocks.
+        while True:
+            state, revision = self.store.snapshot_at(self.namespaces)
+            with self._lock:
+                if self._sent_revision > revision:
+                    continue  # a newer batch left meanwhile: this snapshot would undo it
+                # Changes up to `revision` are in the snapshot: do not send them again.
+                self._pending = {k: c for k, c in self._pending.items() if c.revision > revision}
+                self._deliver(proto.snapshot_message(to, self._seq, revision, self.namespaces, state))
+                return
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        try:
+            self._send(message)
+        except Exception:
+            log.exception("sending a %r message to a view failed", message.get("t"))
+
+    # ---- views -> store ------------------------------------------------------------
+
+    def receive(self, message: Any) -> None:
+        """Handle one message from a view. Bad messages are logged, never raised."""
+        try:
+            if type(message) is not dict:
+                raise proto.ProtocolError(f"message must be an object, got {type(message).__name__}")
+            kind, message = proto.parse_view_message(message)
+            if kind == "chunk":
+                whole = self._chunks.add(message)
+                if whole is not None:
+                    self.receive(whole)
+            elif kind == "hello":
+                self._send_snapshot(message["view"])
+            else:
+                self._write(kind, message)
+        except proto.ProtocolError as exc:
+            log.warning("ignored a message from a view: %s", exc)
+
+    def _write(self, kind: str, message: dict[str, Any]) -> None:
+        view, namespace, key = message["view"], message.get("ns"), message.get("key")
+        try:
+            if self.namespaces is not None and namespace not in self.namespaces:
+                raise ValueError(
+                    f"{namespace}.{key}: this view may only write to {sorted(self.namespaces)}"
+                )
+            if kind == "set":
+                self.store.set_state(namespace, key, message["value"], origin=view)
+            else:
+                self.store.remove_state(namespace, key, origin=view)
+        except (TypeError, ValueError) as exc:
+            log.warning("refused a write from %s: %s", view, exc)
+            self._deliver(proto.error_message(view, namespace, key, message.get("id"), str(exc)))
+
+    # ---- lifetime ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop listening to the store (idempotent)."""
+        with self._lock:
+            self._closed = True
+            self._pending = {}
+        self._unsubscribe()

@@ -1,0 +1,133 @@
+"""The messages every view transport carries (see docs/protocol.md).
+
+Only this module knows the wire shape; links and transports pass dicts through.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable
+
+from ._store import Change
+
+__all__ = [
+    "ProtocolError",
+    "ChunkAssembler",
+    "batch_message",
+    "encode",
+    "decode",
+    "error_message",
+    "parse_view_message",
+    "snapshot_message",
+]
+
+MAX_CHUNKS = 4096
+"""A chunked message may have at most this many 4 MiB pieces (16 GiB would never fit anyway)."""
+
+_VIEW_ID = re.compile(r"view:[A-Za-z0-9]{1,32}")
+
+
+class ProtocolError(ValueError):
+    """A message from a view that does not follow the protocol."""
+
+
+def encode(message: dict[str, Any]) -> str:
+    """JSON text of a message (values were checked on entry, so this cannot fail on NaN)."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def decode(text: str | bytes) -> dict[str, Any]:
+    """Parse one incoming message; anything but a JSON object is a ProtocolError."""
+    try:
+        message = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError(f"message is not JSON: {exc}") from None
+    if type(message) is not dict:
+        raise ProtocolError(f"message must be a JSON object, got {type(message).__name__}")
+    return message
+
+
+def change_dict(change: Change) -> dict[str, Any]:
+    return {
+        "ns": change.namespace,
+        "key": change.key,
+        "value": change.value,
+        "removed": change.removed,
+        "origin": change.origin,
+        "rev": change.revision,
+    }
+
+
+def batch_message(seq: int, changes: Iterable[Change]) -> dict[str, Any]:
+    return {"t": "batch", "seq": seq, "changes": [change_dict(c) for c in changes]}
+
+
+def snapshot_message(
+    to: str | None, seq: int, revision: int, namespaces: Iterable[str] | None, state: dict
+) -> dict[str, Any]:
+    return {
+        "t": "snapshot",
+        "to": to,
+        "seq": seq,
+        "rev": revision,
+        "namespaces": None if namespaces is None else sorted(namespaces),
+        "state": state,
+    }
+
+
+def error_message(to: str, namespace: Any, key: Any, write_id: Any, text: str) -> dict[str, Any]:
+    return {"t": "error", "to": to, "ns": namespace, "key": key, "id": write_id, "message": text}
+
+
+def parse_view_message(message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Check the envelope of a view message; returns ``(type, message)``.
+
+    Values and names are checked by the store itself, which names the key.
+    """
+    kind = message.get("t")
+    if kind == "chunk":
+        _require(message, "cid", str)
+        _require(message, "i", int)
+        _require(message, "n", int)
+        _require(message, "data", str)
+        if not 0 < message["n"] <= MAX_CHUNKS or not 0 <= message["i"] < message["n"]:
+            raise ProtocolError(f"chunk {message['i']} of {message['n']} is out of range")
+        return kind, message
+    if kind not in ("hello", "set", "remove"):
+        raise ProtocolError(f"unknown message type {kind!r}")
+    view = message.get("view")
+    if type(view) is not str or not _VIEW_ID.fullmatch(view):
+        raise ProtocolError(f"{kind}: 'view' must look like 'view:abc123', got {view!r}")
+    if kind == "set" and "value" not in message:
+        raise ProtocolError(f"set {message.get('ns')!r}.{message.get('key')!r}: no 'value'")
+    return kind, message
+
+
+def _require(message: dict[str, Any], field: str, kind: type) -> None:
+    if type(message.get(field)) is not kind:
+        raise ProtocolError(f"{message.get('t')}: field {field!r} must be {kind.__name__}")
+
+
+class ChunkAssembler:
+    """Joins the pieces of messages a view split because they were too large."""
+
+    def __init__(self, max_open: int = 8) -> None:
+        self._open: dict[str, list[str | None]] = {}
+        self._max_open = max_open
+
+    def add(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+        """Add one piece; returns the whole message once its last piece arrived."""
+        cid, index, count = chunk["cid"], chunk["i"], chunk["n"]
+        parts = self._open.get(cid)
+        if parts is None:
+            if len(self._open) >= self._max_open:
+                raise ProtocolError(f"too many chunked messages open at once (>{self._max_open})")
+            parts = self._open[cid] = [None] * count
+        if len(parts) != count:
+            raise ProtocolError(f"chunk {cid!r}: count changed from {len(parts)} to {count}")
+        parts[index] = chunk["data"]
+        if any(p is None for p in parts):
+            return None
+        del self._open[cid]
+        return decode("".join(parts))  # type: ignore[arg-type]

@@ -1,0 +1,186 @@
+import logging
+import threading
+import time
+
+import pytest
+
+from pytonium_lab import StateStore
+from pytonium_lab._link import StoreLink
+
+VIEW = "view:abc"
+
+
+class Wire:
+    """The view side of a link: records what the store sends."""
+
+    def __init__(self):
+        self.messages = []
+        self.event = threading.Event()
+
+    def __call__(self, message):
+        self.messages.append(message)
+        self.event.set()
+
+    def of(self, kind):
+        return [m for m in self.messages if m["t"] == kind]
+
+
+@pytest.fixture
+def store():
+    return StateStore()
+
+
+def test_hello_gets_a_snapshot_addressed_to_the_view(store):
+    store.set_state("user", "name", "Alice")
+    wire = Wire()
+    link = StoreLink(store, wire)
+    link.receive({"t": "hello", "view": VIEW})
+    assert wire.messages == [
+        {"t": "snapshot", "to": VIEW, "seq": 0, "rev": 1, "namespaces": None,
+         "state": {"user": {"name": "Alice"}}}
+    ]
+
+
+def test_first_change_is_sent_at_once_then_bursts_coalesce(store):
+    wire = Wire()
+    link = StoreLink(store, wire, interval=0.05)
+    store.set_state("ns", "a", 0)
+    assert [m["seq"] for m in wire.of("batch")] == [1]
+    for i in range(1, 1000):
+        store.set_state("ns", "a", i)
+        store.set_state("ns", "b", -i)
+    deadline = time.monotonic() + 2
+    while len(wire.of("batch")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    batches = wire.of("batch")
+    assert len(batches) == 2, "2000 writes inside one interval fold into one trailing batch"
+    assert batches[1]["seq"] == 2
+    assert [(c["key"], c["value"]) for c in batches[1]["changes"]] == [("a", 999), ("b", -999)]
+    link.close()
+
+
+def test_flush_sends_pending_now(store):
+    wire = Wire()
+    link = StoreLink(store, wire, interval=10)
+    store.set_state("ns", "a", 1)  # leading edge
+    store.set_state("ns", "a", 2)  # pending for 10 s
+    link.flush()
+    assert [b["changes"][0]["value"] for b in wire.of("batch")] == [1, 2]
+    link.flush()
+    assert len(wire.of("batch")) == 2
+
+
+def test_view_writes_reach_the_store_with_the_view_as_origin(store):
+    wire = Wire()
+    link = StoreLink(store, wire, interval=0)
+    seen = []
+    store.subscribe(seen.append)
+    link.receive({"t": "set", "view": VIEW, "ns": "settings", "key": "volume", "value": 30, "id": 1})
+    link.receive({"t": "remove", "view": VIEW, "ns": "settings", "key": "volume", "id": 2})
+    assert [(c.origin, c.removed) for c in seen] == [(VIEW, False), (VIEW, True)]
+    echoed = [c for b in wire.of("batch") for c in b["changes"]]
+    assert [c["origin"] for c in echoed] == [VIEW, VIEW]
+
+
+def test_bad_view_write_is_refused_with_an_error_naming_the_key(store, caplog):
+    store.set_state("settings", "volume", 75)
+    wire = Wire()
+    link = StoreLink(store, wire)
+    with caplog.at_level(logging.WARNING, logger="pytonium_lab"):
+        link.receive({"t": "set", "view": VIEW, "ns": "settings", "key": "volume",
+                      "value": 2**60, "id": 7})
+    assert store.get_state("settings", "volume") == 75
+    [error] = wire.of("error")
+    assert error["to"] == VIEW and error["id"] == 7
+    assert "settings.volume" in error["message"]
+    assert "settings.volume" in caplog.text
+
+
+def test_namespace_filter_limits_what_a_view_sees_and_writes(store):
+    store.set_state("secret", "k", 1)
+    wire = Wire()
+    link = StoreLink(store, wire, namespaces=["public"], interval=0)
+    link.receive({"t": "hello", "view": VIEW})
+    assert wire.of("snapshot")[0]["state"] == {}
+    assert wire.of("snapshot")[0]["namespaces"] == ["public"]
+    store.set_state("secret", "k", 2)
+    assert wire.of("batch") == []
+    link.receive({"t": "set", "view": VIEW, "ns": "secret", "key": "k", "value": 3, "id": 1})
+    assert store.get_state("secret", "k") == 2
+    assert "may only write to ['public']" in wire.of("error")[0]["message"]
+
+
+def test_malformed_messages_are_logged_not_raised(store, caplog):
+    wire = Wire()
+    link = StoreLink(store, wire)
+    with caplog.at_level(logging.WARNING, logger="pytonium_lab"):
+        link.receive("hello")
+        link.receive({"t": "explode"})
+    assert "must be an object" in caplog.text and "explode" in caplog.text
+    assert wire.messages == [] and store.snapshot() == {}
+
+
+def test_chunked_write_is_applied_once_complete(store):
+    from pytonium_lab._protocol import encode
+
+    wire = Wire()
+    link = StoreLink(store, wire)
+    text = encode({"t": "set", "view": VIEW, "ns": "big", "key": "blob", "value": "x" * 1000, "id": 1})
+    pieces = [text[i : i + 100] for i in range(0, len(text), 100)]
+    for i, piece in enumerate(pieces):
+        assert store.get_state("big", "blob") is None
+        link.receive({"t": "chunk", "cid": "c", "i": i, "n": len(pieces), "data": piece})
+    assert store.get_state("big", "blob") == "x" * 1000
+
+
+def test_snapshot_drops_pending_changes_it_already_contains(store):
+    wire = Wire()
+    link = StoreLink(store, wire, interval=10)
+    store.set_state("ns", "a", 1)  # sent at once
+    store.set_state("ns", "a", 2)  # pending
+    link.receive({"t": "hello", "view": VIEW})
+    snapshot = wire.of("snapshot")[0]
+    assert snapshot["state"] == {"ns": {"a": 2}} and snapshot["seq"] == 1
+    link.flush()
+    assert len(wire.of("batch")) == 1  # nothing left to send
+
+
+def test_close_stops_sending(store):
+    wire = Wire()
+    link = StoreLink(store, wire, interval=0)
+    link.close()
+    store.set_state("ns", "a", 1)
+    assert wire.messages == []
+
+
+def test_views_converge_under_concurrent_writers(store):
+    """Replaying batches over a snapshot gives the store's final state."""
+    wire = Wire()
+    link = StoreLink(store, wire, interval=0.001)
+    link.receive({"t": "hello", "view": VIEW})
+
+    def writer(n):
+        for i in range(500):
+            store.set_state("ns", f"k{i % 7}", n * 1000 + i)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    link.receive({"t": "hello", "view": VIEW})  # a resync in the middle
+    for t in threads:
+        t.join()
+    time.sleep(0.05)
+    link.flush()
+    mirror: dict = {}
+    expected_seq = None
+    for message in wire.messages:
+        if message["t"] == "snapshot":
+            mirror = {ns: dict(keys) for ns, keys in message["state"].items()}
+            expected_seq = message["seq"] + 1
+        else:
+            if message["seq"] != expected_seq:
+                continue  # a batch the snapshot already covers
+            expected_seq += 1
+            for change in message["changes"]:
+                mirror.setdefault(change["ns"], {})[change["key"]] = change["value"]
+    assert mirror == store.snapshot()
