@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run every test: Python unit tests and, with real browsers and windows, the
+# notebook and desktop end-to-end suites. Expects scripts/setup.sh to have run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mkdir -p test-artifacts
+.venv/bin/python -m pytest "$@"
