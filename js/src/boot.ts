@@ -1,0 +1,69 @@
+/**
+ * Start the runtime in a page: read `window.__PYTONIUM_CONFIG__`, pick the
+ * transport and install `window.Pytonium.appState` synchronously, so page scripts
+ * that run after the runtime's inline script find it.
+ */
+
+import { createAppState, type AppState } from "./runtime";
+import type { Transport } from "./transport";
+import { postMessageTransport } from "./transports/postmessage";
+import { webSocketTransport } from "./transports/websocket";
+
+export interface PytoniumConfig {
+  transport?: "postMessage" | "websocket";
+  url?: string;
+  token?: string;
+}
+
+type PageWindow = Window & {
+  __PYTONIUM_CONFIG__?: PytoniumConfig;
+  Pytonium?: { appState: AppState };
+  PytoniumReady?: boolean;
+};
+
+/** A transport that goes nowhere: the page keeps a local mirror and never becomes ready. */
+const offline: Transport = { connect() {}, send() {} };
+
+/** The WebSocket URL: config.url (absolute or relative to the page) plus the token. */
+export function socketUrl(win: Window, config: PytoniumConfig): string {
+  const url = new URL(config.url || "/_pytonium/ws", win.location.href);
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  if (config.token && !url.searchParams.has("token")) url.searchParams.set("token", config.token);
+  return url.toString();
+}
+
+function pickTransport(win: PageWindow): Transport {
+  const config = win.__PYTONIUM_CONFIG__;
+  if (!config || typeof config !== "object") {
+    console.error(
+      "Pytonium: window.__PYTONIUM_CONFIG__ is not set, so this page is not connected to a " +
+        "StateStore; Pytonium.appState keeps its state locally and PytoniumReady never fires.",
+    );
+    return offline;
+  }
+  if (config.transport === "postMessage") {
+    if (win.parent === win) console.error("Pytonium: transport postMessage needs the page to run in a frame.");
+    return postMessageTransport(win);
+  }
+  if (config.transport === "websocket") {
+    return webSocketTransport(socketUrl(win, config), { WebSocket: (win as typeof window).WebSocket });
+  }
+  console.error(
+    'Pytonium: window.__PYTONIUM_CONFIG__.transport must be "postMessage" or "websocket", got ' +
+      JSON.stringify(config.transport) + "; Pytonium.appState keeps its state locally.",
+  );
+  return offline;
+}
+
+export function boot(win: PageWindow): void {
+  if (win.Pytonium && win.Pytonium.appState) return; // the runtime was injected twice
+  let transport: Transport;
+  try {
+    transport = pickTransport(win);
+  } catch (err) {
+    console.error("Pytonium: cannot start the transport: " + String(err));
+    transport = offline;
+  }
+  win.Pytonium = { appState: createAppState(transport, { win, target: win.document }) };
+}

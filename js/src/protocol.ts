@@ -1,0 +1,87 @@
+/**
+ * The messages of docs/protocol.md, and the chunking of large outgoing ones.
+ *
+ * A message whose JSON text is longer than 4 MiB is sent as `chunk` messages,
+ * because a JupyterLab websocket drops a front-end message over 10 MiB silently.
+ */
+
+import type { StateValue } from "./values";
+
+export type Hello = { t: "hello"; view: string };
+export type SetMsg = { t: "set"; view: string; ns: string; key: string; value: StateValue; id: number };
+export type RemoveMsg = { t: "remove"; view: string; ns: string; key: string; id: number };
+export type Chunk = { t: "chunk"; cid: string; i: number; n: number; data: string };
+export type ViewMessage = Hello | SetMsg | RemoveMsg | Chunk;
+
+export type Change = {
+  ns: string;
+  key: string;
+  value: StateValue;
+  removed: boolean;
+  origin: string;
+  rev: number;
+};
+export type Snapshot = {
+  t: "snapshot";
+  to: string;
+  seq: number;
+  rev: number;
+  namespaces: string[] | null;
+  state: { [ns: string]: { [key: string]: StateValue } };
+  /** The id of the last write of `to` that the snapshot includes (0: none). */
+  ack?: number;
+};
+/** `acks`: per view, the id of its last write that this batch (or an earlier one) carries. */
+export type Batch = { t: "batch"; seq: number; changes: Change[]; acks?: { [view: string]: number } };
+export type ErrorMsg = { t: "error"; to: string; ns: string; key: string; id: number; message: string };
+export type StoreMessage = Snapshot | Batch | ErrorMsg;
+
+/** A message ready to go: the object (for postMessage) and its JSON text (for a socket). */
+export type Frame = { msg: ViewMessage; json: string };
+
+/** Messages whose JSON text is longer than this many bytes (UTF-8) are chunked. */
+export const CHUNK_LIMIT = 4 * 1024 * 1024;
+/** Code units of JSON text per chunk: at most 3 MiB of UTF-8 even if all are non-ASCII. */
+export const CHUNK_UNITS = 1024 * 1024;
+
+/** UTF-8 length of `text`, counted only as far as needed to compare with `limit`. */
+export function utf8Exceeds(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      bytes += 4; // a surrogate pair is one 4-byte character
+      i++;
+    } else bytes += 3;
+    if (bytes > limit) return true;
+  }
+  return false;
+}
+
+/**
+ * Turn one message into the frames to send: itself, or `chunk` pieces of its JSON
+ * text. `cid` must be unique among all views of a link (the runtime uses its view id).
+ */
+export function frames(msg: ViewMessage, cid: () => string, limit = CHUNK_LIMIT, units = CHUNK_UNITS): Frame[] {
+  const json = JSON.stringify(msg);
+  if (!utf8Exceeds(json, limit)) return [{ msg, json }];
+  const pieces: string[] = [];
+  let start = 0;
+  while (start < json.length) {
+    let end = Math.min(start + units, json.length);
+    // Never split a surrogate pair: each half alone would not survive UTF-8.
+    const last = json.charCodeAt(end - 1);
+    if (end < json.length && last >= 0xd800 && last <= 0xdbff && end - 1 > start) end--;
+    pieces.push(json.slice(start, end));
+    start = end;
+  }
+  const id = cid();
+  return pieces.map((data, i): Frame => {
+    const chunk: Chunk = { t: "chunk", cid: id, i, n: pieces.length, data };
+    return { msg: chunk, json: JSON.stringify(chunk) };
+  });
+}

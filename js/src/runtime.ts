@@ -1,0 +1,311 @@
+/**
+ * `Pytonium.appState`: a mirror of the store's state, kept in step by the protocol.
+ *
+ * Writes apply to the mirror at once (so getState after setState sees them) and go
+ * to the store, whose order is final: every batch is applied by every view, so all
+ * views converge. Events are DOM CustomEvents dispatched on `document` with
+ * `bubbles: true`, so listeners on `document` and on `window` both receive them.
+ */
+
+import { frames, type Change, type StoreMessage, type ViewMessage } from "./protocol";
+import type { Transport } from "./transport";
+import { checkName, cleanValue, copyValue, describe, equalValues, type StateValue } from "./values";
+
+export type Origin = "python" | "javascript" | "snapshot";
+
+export interface StateEventDetail {
+  namespace: string;
+  key: string;
+  value: StateValue;
+  origin: Origin;
+  removed: boolean;
+}
+
+export interface AppState {
+  readonly viewId: string;
+  setState(namespace: string, key: string, value: unknown): void;
+  getState(namespace: string, key: string): StateValue;
+  removeState(namespace: string, key: string): void;
+  registerForStateUpdates(
+    eventName: string,
+    namespaces: string[],
+    fromJavascript: boolean,
+    fromPython: boolean,
+  ): () => void;
+}
+
+export interface RuntimeOptions {
+  /** The view id; made at random by default. */
+  viewId?: string;
+  /** Where state events are dispatched (default `document`). */
+  target?: EventTarget;
+  /** Where `PytoniumReady` is set and dispatched (default `window`). */
+  win?: Window;
+  /** Runs a function after the current task (default `setTimeout(fn, 0)`). */
+  defer?: (fn: () => void) => void;
+  /** Reports refused writes (default `console.warn`). */
+  warn?: (message: string) => void;
+}
+
+type Registration = {
+  eventName: string;
+  namespaces: string[];
+  fromJavascript: boolean;
+  fromPython: boolean;
+  count: number;
+};
+
+const ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** "view:" plus 24 random letters/digits. */
+export function makeViewId(): string {
+  const bytes = new Uint8Array(24);
+  const c = typeof crypto !== "undefined" ? crypto : undefined;
+  if (c && c.getRandomValues) c.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  let id = "view:";
+  for (let i = 0; i < bytes.length; i++) id += ALPHANUM.charAt(bytes[i] % ALPHANUM.length);
+  return id;
+}
+
+export function createAppState(transport: Transport, options: RuntimeOptions = {}): AppState {
+  const viewId = options.viewId || makeViewId();
+  const target: EventTarget = options.target || document;
+  const win: Window = options.win || window;
+  const defer = options.defer || ((fn: () => void) => void setTimeout(fn, 0));
+  const warn = options.warn || ((m: string) => console.warn(m));
+
+  let mirror = new Map<string, Map<string, StateValue>>();
+  let filter: string[] | null = null; // the view's namespaces, from the snapshot
+  let lastSeq = 0;
+  let awaiting = true; // a hello is out: ignore batches until its snapshot
+  let ready = false;
+  let writes = 0;
+  let chunks = 0;
+  const registrations = new Map<string, Registration>();
+  // Keys this view wrote whose latest write no ack covers yet -> that write's id.
+  // Changes to them are older than the write (the store orders it later): ignored.
+  const pending = new Map<string, number>();
+  const slot = (ns: string, key: string): string => ns + "\u0000" + key;
+
+  function send(msg: ViewMessage): void {
+    const out = frames(msg, () => viewId + ":" + ++chunks);
+    for (let i = 0; i < out.length; i++) transport.send(out[i]);
+  }
+
+  function hello(): void {
+    awaiting = true;
+    send({ t: "hello", view: viewId });
+  }
+
+  function has(ns: string, key: string): boolean {
+    const keys = mirror.get(ns);
+    return keys !== undefined && keys.has(key);
+  }
+
+  function put(ns: string, key: string, value: StateValue): void {
+    let keys = mirror.get(ns);
+    if (!keys) mirror.set(ns, (keys = new Map()));
+    keys.set(key, value);
+  }
+
+  function drop(ns: string, key: string): boolean {
+    const keys = mirror.get(ns);
+    if (!keys || !keys.has(key)) return false;
+    keys.delete(key);
+    if (keys.size === 0) mirror.delete(ns);
+    return true;
+  }
+
+  function fire(eventName: string, ns: string, key: string, value: StateValue, origin: Origin, removed: boolean): void {
+    const detail: StateEventDetail = { namespace: ns, key, value: copyValue(value), origin, removed };
+    target.dispatchEvent(new CustomEvent(eventName, { detail, bubbles: true }));
+  }
+
+  /** Fire each matching event name once, however many registrations match it. */
+  function notify(ns: string, key: string, value: StateValue, origin: Origin, removed: boolean): void {
+    const fromJs = origin === "javascript";
+    const names: string[] = [];
+    registrations.forEach((r) => {
+      if ((fromJs ? r.fromJavascript : r.fromPython) && r.namespaces.indexOf(ns) >= 0 && names.indexOf(r.eventName) < 0) {
+        names.push(r.eventName);
+      }
+    });
+    for (let i = 0; i < names.length; i++) fire(names[i], ns, key, value, origin, removed);
+  }
+
+  function checkArgs(what: string, ns: unknown, key: unknown, write: boolean): void {
+    checkName(what, "namespace", ns);
+    checkName(what, "key", key);
+    if (write && filter !== null && filter.indexOf(ns as string) < 0) {
+      throw new TypeError(
+        what + ": namespace " + describe(ns) + " is not visible to this view (it may write only to " +
+          filter.map(describe).join(", ") + ")",
+      );
+    }
+  }
+
+  /** Forget pending writes up to `ack`; returns the ones still ahead of the store. */
+  function settle(ack: number): void {
+    pending.forEach((id, where) => {
+      if (id <= ack) pending.delete(where);
+    });
+  }
+
+  function onSnapshot(msg: Extract<StoreMessage, { t: "snapshot" }>): void {
+    const next = new Map<string, Map<string, StateValue>>();
+    const state = msg.state || {};
+    Object.keys(state).forEach((ns) => {
+      const keys = new Map<string, StateValue>();
+      Object.keys(state[ns]).forEach((key) => keys.set(key, state[ns][key]));
+      if (keys.size) next.set(ns, keys);
+    });
+    const old = mirror;
+    mirror = next;
+    // Writes the snapshot does not include yet keep their local value.
+    settle(typeof msg.ack === "number" ? msg.ack : 0);
+    pending.forEach((_id, where) => {
+      const cut = where.indexOf("\u0000");
+      const ns = where.slice(0, cut);
+      const key = where.slice(cut + 1);
+      const before = old.get(ns);
+      if (before && before.has(key)) put(ns, key, before.get(key) as StateValue);
+      else drop(ns, key);
+    });
+    filter = Array.isArray(msg.namespaces) ? msg.namespaces.slice() : null;
+    lastSeq = msg.seq;
+    awaiting = false;
+    // Keys whose value changed fire events (origin "snapshot"), then keys that went away.
+    // Collected first: a listener may write to the mirror while we dispatch.
+    const changed: Array<[string, string, StateValue, boolean]> = [];
+    next.forEach((keys, ns) =>
+      keys.forEach((value, key) => {
+        const before = old.get(ns);
+        if (!before || !before.has(key) || !equalValues(before.get(key) as StateValue, value)) {
+          changed.push([ns, key, value, false]);
+        }
+      }),
+    );
+    old.forEach((keys, ns) =>
+      keys.forEach((_value, key) => {
+        if (!has(ns, key)) changed.push([ns, key, null, true]);
+      }),
+    );
+    changed.forEach((c) => notify(c[0], c[1], c[2], "snapshot", c[3]));
+    if (!ready) {
+      ready = true;
+      (win as unknown as { PytoniumReady: boolean }).PytoniumReady = true;
+      win.dispatchEvent(new Event("PytoniumReady"));
+    }
+  }
+
+  function onChange(c: Change): void {
+    if (pending.has(slot(c.ns, c.key))) return; // superseded by a write of ours still on its way
+    const removed = c.removed === true;
+    const value = removed ? null : c.value;
+    if (c.origin === viewId) {
+      // Our own write coming back: silent if the mirror still holds it.
+      const same = removed ? !has(c.ns, c.key) : has(c.ns, c.key) && equalValues(mirror.get(c.ns)!.get(c.key)!, value);
+      if (same) return;
+    }
+    if (removed) drop(c.ns, c.key);
+    else put(c.ns, c.key, value);
+    notify(c.ns, c.key, value, c.origin === "python" ? "python" : "javascript", removed);
+  }
+
+  function onMessage(msg: StoreMessage): void {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.t === "snapshot") {
+      if (msg.to === viewId) onSnapshot(msg);
+    } else if (msg.t === "batch") {
+      if (awaiting) return;
+      if (msg.seq !== lastSeq + 1) return hello();
+      lastSeq = msg.seq;
+      // Acks first: a batch that acks a write carries that write's change or a later one.
+      const ack = msg.acks && msg.acks[viewId];
+      if (typeof ack === "number") settle(ack);
+      const changes = msg.changes || [];
+      for (let i = 0; i < changes.length; i++) onChange(changes[i]);
+    } else if (msg.t === "error") {
+      if (msg.to !== viewId) return;
+      warn("Pytonium: the store refused write " + msg.id + " (" + msg.ns + "." + msg.key + "): " + msg.message);
+      hello();
+    }
+  }
+
+  const appState: AppState = {
+    viewId,
+
+    setState(namespace: string, key: string, value: unknown): void {
+      checkArgs("setState", namespace, key, true);
+      const clean = cleanValue(namespace, key, value);
+      put(namespace, key, clean);
+      pending.set(slot(namespace, key), ++writes);
+      send({ t: "set", view: viewId, ns: namespace, key, value: clean, id: writes });
+      notify(namespace, key, clean, "javascript", false);
+    },
+
+    getState(namespace: string, key: string): StateValue {
+      checkArgs("getState", namespace, key, false);
+      const keys = mirror.get(namespace);
+      return keys && keys.has(key) ? copyValue(keys.get(key) as StateValue) : null;
+    },
+
+    removeState(namespace: string, key: string): void {
+      checkArgs("removeState", namespace, key, true);
+      const had = drop(namespace, key);
+      pending.set(slot(namespace, key), ++writes);
+      send({ t: "remove", view: viewId, ns: namespace, key, id: writes });
+      if (had) notify(namespace, key, null, "javascript", true);
+    },
+
+    registerForStateUpdates(eventName, namespaces, fromJavascript, fromPython) {
+      const what = "registerForStateUpdates";
+      if (typeof eventName !== "string" || eventName === "") {
+        throw new TypeError(what + ": eventName must be a non-empty string, got " + describe(eventName));
+      }
+      if (!Array.isArray(namespaces) || namespaces.length === 0) {
+        throw new TypeError(what + ": namespaces must be a non-empty array of strings, got " + describe(namespaces));
+      }
+      namespaces.forEach((ns) => checkName(what, "namespace", ns));
+      if (typeof fromJavascript !== "boolean" || typeof fromPython !== "boolean") {
+        throw new TypeError(
+          what + ": fromJavascript and fromPython must be booleans, got " +
+            describe(fromJavascript) + " and " + describe(fromPython),
+        );
+      }
+      const sorted = namespaces.filter((ns, i) => namespaces.indexOf(ns) === i).sort();
+      const id = JSON.stringify([eventName, sorted, fromJavascript, fromPython]);
+      let reg = registrations.get(id);
+      if (reg) {
+        reg.count++; // the same registration again: no second stream of events
+      } else {
+        const r: Registration = { eventName, namespaces: sorted, fromJavascript, fromPython, count: 1 };
+        registrations.set(id, (reg = r));
+        // Deliver the values already here, after the current task, so a listener
+        // added right after this call receives them (the spec's Settings Panel).
+        if (fromPython) {
+          defer(() => {
+            if (registrations.get(id) !== r) return;
+            const now: Array<[string, string, StateValue]> = [];
+            r.namespaces.forEach((ns) => {
+              const keys = mirror.get(ns);
+              if (keys) keys.forEach((value, key) => now.push([ns, key, value]));
+            });
+            now.forEach((c) => fire(eventName, c[0], c[1], c[2], "snapshot", false));
+          });
+        }
+      }
+      const mine = reg;
+      let done = false;
+      return function unregister(): void {
+        if (done) return;
+        done = true;
+        if (--mine.count === 0 && registrations.get(id) === mine) registrations.delete(id);
+      };
+    },
+  };
+
+  transport.connect({ message: onMessage, open: hello });
+  return appState;
+}
