@@ -44,6 +44,8 @@ class StoreLink:
         self._pending: dict[tuple[str, str], Change] = {}
         self._seq = 0
         self._sent_revision = 0
+        self._acks: dict[str, int] = {}  # view -> id of its last write, since the last batch
+        self._last_acks: dict[str, int] = {}  # the same, for the link's whole life
         self._chunks = proto.ChunkAssembler()
         self._closed = False
         self._throttle = Throttle(self.flush, interval)
@@ -61,15 +63,16 @@ class StoreLink:
         self._throttle()
 
     def flush(self) -> None:
-        """Send the pending changes now as one batch (no-op when there are none)."""
+        """Send the pending changes and acks now as one batch (no-op when there are none)."""
         with self._lock:
-            if not self._pending or self._closed:
+            if not (self._pending or self._acks) or self._closed:
                 return
             self._seq += 1
             changes = self._pending.values()
-            self._sent_revision = max(c.revision for c in changes)
-            message = proto.batch_message(self._seq, changes)
-            self._pending = {}
+            if changes:
+                self._sent_revision = max(c.revision for c in changes)
+            message = proto.batch_message(self._seq, changes, self._acks)
+            self._pending, self._acks = {}, {}
             self._deliver(message)
 
     def _send_snapshot(self, to: str | None) -> None:
@@ -82,7 +85,8 @@ class StoreLink:
                     continue  # a newer batch left meanwhile: this snapshot would undo it
                 # Changes up to `revision` are in the snapshot: do not send them again.
                 self._pending = {k: c for k, c in self._pending.items() if c.revision > revision}
-                self._deliver(proto.snapshot_message(to, self._seq, revision, self.namespaces, state))
+                ack = self._last_acks.get(to, 0) if to else 0
+                self._deliver(proto.snapshot_message(to, self._seq, revision, self.namespaces, state, ack))
                 return
 
     def _deliver(self, message: dict[str, Any]) -> None:
@@ -124,6 +128,13 @@ class StoreLink:
         except (TypeError, ValueError) as exc:
             log.warning("refused a write from %s: %s", view, exc)
             self._deliver(proto.error_message(view, namespace, key, message.get("id"), str(exc)))
+        # The ack tells the view which of its writes the batches now include, so it
+        # can ignore older changes to keys it has written since (no flicker while dragging).
+        write_id = message.get("id")
+        if type(write_id) is int:
+            with self._lock:
+                self._acks[view] = self._last_acks[view] = write_id
+            self._throttle()
 
     # ---- lifetime ------------------------------------------------------------------
 

@@ -59,12 +59,15 @@ def change_dict(change: Change) -> dict[str, Any]:
     }
 
 
-def batch_message(seq: int, changes: Iterable[Change]) -> dict[str, Any]:
-    return {"t": "batch", "seq": seq, "changes": [change_dict(c) for c in changes]}
+def batch_message(seq: int, changes: Iterable[Change], acks: dict[str, int] | None = None) -> dict[str, Any]:
+    message = {"t": "batch", "seq": seq, "changes": [change_dict(c) for c in changes]}
+    if acks:
+        message["acks"] = dict(acks)
+    return message
 
 
 def snapshot_message(
-    to: str | None, seq: int, revision: int, namespaces: Iterable[str] | None, state: dict
+    to: str | None, seq: int, revision: int, namespaces: Iterable[str] | None, state: dict, ack: int = 0
 ) -> dict[str, Any]:
     return {
         "t": "snapshot",
@@ -73,6 +76,7 @@ def snapshot_message(
         "rev": revision,
         "namespaces": None if namespaces is None else sorted(namespaces),
         "state": state,
+        "ack": ack,
     }
 
 

@@ -37,8 +37,34 @@ def test_hello_gets_a_snapshot_addressed_to_the_view(store):
     link.receive({"t": "hello", "view": VIEW})
     assert wire.messages == [
         {"t": "snapshot", "to": VIEW, "seq": 0, "rev": 1, "namespaces": None,
-         "state": {"user": {"name": "Alice"}}}
+         "state": {"user": {"name": "Alice"}}, "ack": 0}
     ]
+
+
+def test_writes_are_acked_in_the_batch_stream_and_in_snapshots(store):
+    wire = Wire()
+    link = StoreLink(store, wire, interval=10)
+    link.receive({"t": "set", "view": VIEW, "ns": "ns", "key": "k", "value": 1, "id": 1})
+    link.receive({"t": "set", "view": VIEW, "ns": "ns", "key": "k", "value": 2, "id": 2})
+    link.receive({"t": "set", "view": "view:other", "ns": "ns", "key": "j", "value": 0, "id": 5})
+    link.flush()
+    first, second = wire.of("batch")
+    # The leading-edge batch went out inside set_state, before the write was acked.
+    assert first["changes"][0]["value"] == 1 and "acks" not in first
+    assert second["acks"] == {VIEW: 2, "view:other": 5}
+    assert [(c["key"], c["value"]) for c in second["changes"]] == [("k", 2), ("j", 0)]
+    link.receive({"t": "hello", "view": VIEW})
+    assert wire.of("snapshot")[0]["ack"] == 2
+    link.flush()
+    assert len(wire.of("batch")) == 2  # acks are sent once
+
+
+def test_a_refused_write_is_acked_too(store):
+    wire = Wire()
+    link = StoreLink(store, wire, interval=0)
+    link.receive({"t": "set", "view": VIEW, "ns": "ns", "key": "k", "value": float("inf"), "id": 3})
+    assert wire.of("error")[0]["id"] == 3
+    assert wire.of("batch")[0]["acks"] == {VIEW: 3}
 
 
 def test_first_change_is_sent_at_once_then_bursts_coalesce(store):
