@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 log() { printf '\n==> %s\n' "$*"; }
 
 debian_packages=(xvfb xauth x11-utils xdotool chromium fonts-dejavu-core)
+command -v npm >/dev/null || debian_packages+=(nodejs npm)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -32,3 +33,7 @@ log "Python packages (the project, editable, with test tools)"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c 'import pytonium_lab, anywidget, playwright, jupyterlab' \
   || { echo "Python packages failed to install" >&2; exit 1; }
+
+log "JS runtime (js/ -> pytonium_lab/static/)"
+npm --prefix js ci --no-audit --no-fund --loglevel=error
+npm --prefix js run build

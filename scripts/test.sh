@@ -5,4 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mkdir -p test-artifacts
+echo "==> JS: typecheck and vitest"
+npm --prefix js run typecheck
+npm --prefix js test
+echo "==> Python: pytest"
 .venv/bin/python -m pytest "$@"
