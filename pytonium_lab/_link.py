@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from typing import Any, Callable, Iterable
 
 from . import _protocol as proto
@@ -46,6 +47,7 @@ class StoreLink:
         self._sent_revision = 0
         self._acks: dict[str, int] = {}  # view -> id of its last write, since the last batch
         self._last_acks: dict[str, int] = {}  # the same, for the link's whole life
+        self._in_flight: deque[tuple[str, int]] = deque()  # view writes handed to the store
         self._chunks = proto.ChunkAssembler()
         self._closed = False
         self._throttle = Throttle(self.flush, interval)
@@ -56,10 +58,15 @@ class StoreLink:
     def _on_changes(self, changes: list[Change]) -> None:
         with self._lock:
             pending = self._pending
+            in_flight = self._in_flight
             for change in changes:
                 where = (change.namespace, change.key)
                 pending.pop(where, None)  # latest wins, in the order of the last writes
                 pending[where] = change
+                # Writes of this link's views reach the store in order, one change each.
+                if in_flight and change.origin == in_flight[0][0]:
+                    view, write_id = in_flight.popleft()
+                    self._acks[view] = self._last_acks[view] = write_id
         self._throttle()
 
     def flush(self) -> None:
@@ -115,7 +122,16 @@ class StoreLink:
             log.warning("ignored a message from a view: %s", exc)
 
     def _write(self, kind: str, message: dict[str, Any]) -> None:
+        """Apply a view's write. Acks tell the view which of its writes the batches
+        include, so it can ignore older changes to keys it wrote since (a dragged
+        slider never jumps back). An accepted write is acked by its own change, in
+        the same batch (see _on_changes); a refused or empty one at once."""
         view, namespace, key = message["view"], message.get("ns"), message.get("key")
+        write_id = message.get("id") if type(message.get("id")) is int else 0
+        entry = (view, write_id)
+        with self._lock:
+            self._in_flight.append(entry)
+        changed = False
         try:
             if self.namespaces is not None and namespace not in self.namespaces:
                 raise ValueError(
@@ -123,16 +139,15 @@ class StoreLink:
                 )
             if kind == "set":
                 self.store.set_state(namespace, key, message["value"], origin=view)
+                changed = True
             else:
-                self.store.remove_state(namespace, key, origin=view)
+                changed = self.store.remove_state(namespace, key, origin=view)
         except (TypeError, ValueError) as exc:
             log.warning("refused a write from %s: %s", view, exc)
             self._deliver(proto.error_message(view, namespace, key, message.get("id"), str(exc)))
-        # The ack tells the view which of its writes the batches now include, so it
-        # can ignore older changes to keys it has written since (no flicker while dragging).
-        write_id = message.get("id")
-        if type(write_id) is int:
+        if not changed:
             with self._lock:
+                self._in_flight.remove(entry)
                 self._acks[view] = self._last_acks[view] = write_id
             self._throttle()
 

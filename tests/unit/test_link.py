@@ -49,8 +49,8 @@ def test_writes_are_acked_in_the_batch_stream_and_in_snapshots(store):
     link.receive({"t": "set", "view": "view:other", "ns": "ns", "key": "j", "value": 0, "id": 5})
     link.flush()
     first, second = wire.of("batch")
-    # The leading-edge batch went out inside set_state, before the write was acked.
-    assert first["changes"][0]["value"] == 1 and "acks" not in first
+    # The leading-edge batch went out inside set_state, with the write's ack.
+    assert first["changes"][0]["value"] == 1 and first["acks"] == {VIEW: 1}
     assert second["acks"] == {VIEW: 2, "view:other": 5}
     assert [(c["key"], c["value"]) for c in second["changes"]] == [("k", 2), ("j", 0)]
     link.receive({"t": "hello", "view": VIEW})
@@ -59,12 +59,25 @@ def test_writes_are_acked_in_the_batch_stream_and_in_snapshots(store):
     assert len(wire.of("batch")) == 2  # acks are sent once
 
 
-def test_a_refused_write_is_acked_too(store):
+def test_a_refused_write_or_an_empty_removal_is_acked_at_once(store):
     wire = Wire()
     link = StoreLink(store, wire, interval=0)
     link.receive({"t": "set", "view": VIEW, "ns": "ns", "key": "k", "value": float("inf"), "id": 3})
     assert wire.of("error")[0]["id"] == 3
     assert wire.of("batch")[0]["acks"] == {VIEW: 3}
+    link.receive({"t": "remove", "view": VIEW, "ns": "ns", "key": "nothing", "id": 4})
+    assert wire.of("batch")[1] == {"t": "batch", "seq": 2, "changes": [], "acks": {VIEW: 4}}
+
+
+def test_a_write_queued_behind_a_batch_is_acked_with_its_own_change(store):
+    wire = Wire()
+    link = StoreLink(store, wire, interval=0)
+    with store.batch():
+        store.set_state("ns", "k", 0)
+        link.receive({"t": "set", "view": VIEW, "ns": "ns", "key": "k", "value": 1, "id": 1})
+        assert wire.of("batch") == []  # no ack may run ahead of the change it covers
+    [batch] = wire.of("batch")
+    assert batch["acks"] == {VIEW: 1} and batch["changes"][0]["value"] == 1
 
 
 def test_first_change_is_sent_at_once_then_bursts_coalesce(store):
