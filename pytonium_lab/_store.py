@@ -76,7 +76,8 @@ class StateStore:
         self._lock = threading.RLock()
         self._revision = 0
         self._subscribers: tuple[_Subscriber, ...] = ()
-        self._routes: dict[str, tuple[_Subscriber, ...]] = {}
+        # namespace -> (its subscribers, their update_state methods when all are spec handlers)
+        self._routes: dict[str, tuple[tuple[_Subscriber, ...], tuple[Callable, ...] | None]] = {}
         self._queue: deque[tuple] = deque()  # changes made during a delivery or a batch
         self._delivering = False
         self._batch_depth = 0
@@ -154,13 +155,19 @@ class StateStore:
             if self._delivering or self._batch_depth:
                 self._queue.append(change)
                 return
-            subscribers = self._routes.get(namespace)
-            if subscribers is None:
-                subscribers = self._route(namespace)
+            route = self._routes.get(namespace) or self._route(namespace)
+            subscribers, updates = route
             if subscribers:  # _deliver(), inlined: this is the hot path
                 self._delivering = True
                 try:
-                    self._dispatch(change, subscribers)
+                    if updates is not None and kind is not dict and kind is not list:
+                        for update in updates:  # only spec handlers, and nothing to copy
+                            try:
+                                update(namespace, key, value)
+                            except Exception:
+                                _report(update, namespace, key)
+                    else:
+                        self._dispatch(change, subscribers)
                     if self._queue:
                         self._drain()
                 finally:
@@ -186,7 +193,7 @@ class StateStore:
             if self._delivering or self._batch_depth:
                 self._queue.append(change)
             else:
-                self._deliver(change, self._route(namespace))
+                self._deliver(change, self._route(namespace)[0])
             return True
 
     @contextmanager
@@ -257,16 +264,17 @@ class StateStore:
 
         return unsubscribe
 
-    def _route(self, namespace: str) -> tuple[_Subscriber, ...]:
+    def _route(self, namespace: str) -> tuple[tuple[_Subscriber, ...], tuple[Callable, ...] | None]:
         """The subscribers of one namespace, computed once per subscription change."""
-        subs = self._routes.get(namespace)
-        if subs is None:
+        route = self._routes.get(namespace)
+        if route is None:
             with self._lock:
                 subs = tuple(
                     s for s in self._subscribers if s.namespaces is None or namespace in s.namespaces
                 )
-                self._routes[namespace] = subs
-        return subs
+                only_handlers = all(s.kind == _HANDLER for s in subs)
+                route = self._routes[namespace] = (subs, tuple(s.call for s in subs) if only_handlers else None)
+        return route
 
     # ---- delivery ----------------------------------------------------------------
 
@@ -311,10 +319,7 @@ class StateStore:
                 else:
                     sub.call([_make_change(change, value)])
             except Exception:
-                log.exception(
-                    "state subscriber %r raised on %s.%s; the other subscribers still run",
-                    sub.call, namespace, key,
-                )
+                _report(sub.call, namespace, key)
 
     def _dispatch_many(self, changes: list[tuple]) -> None:
         """Views hear a run of changes as one list; everyone else one change at a time."""
@@ -329,7 +334,13 @@ class StateStore:
                 except Exception:
                     log.exception("state view %r raised; the other subscribers still run", sub.call)
         for change in changes:
-            self._dispatch(change, self._route(change[0]), views=False)
+            self._dispatch(change, self._route(change[0])[0], views=False)
+
+
+def _report(subscriber: Callable, namespace: str, key: str) -> None:
+    log.exception(
+        "state subscriber %r raised on %s.%s; the other subscribers still run", subscriber, namespace, key
+    )
 
 
 def _make_change(change: tuple, value: Any) -> Change:
