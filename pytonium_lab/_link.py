@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 
 from . import _protocol as proto
 from ._store import Change, StateStore
-from ._throttle import Throttle
+from ._throttle import Soon, Throttle
 
 __all__ = ["StoreLink"]
 
@@ -25,9 +25,10 @@ log = logging.getLogger("pytonium_lab")
 class StoreLink:
     """One channel between a store and the views behind one transport.
 
-    ``interval`` bounds how often batches leave (a notebook comm wants ~1/60 s,
-    a local websocket can go much faster); the first change after a quiet
-    spell is sent at once.
+    ``interval`` bounds how often batches leave (a notebook comm wants ~1/60 s);
+    the first change after a quiet spell is sent at once. A transport with an
+    event loop passes ``schedule`` (e.g. ``loop.add_callback``) instead: a
+    batch then leaves on the next loop turn, joining whatever came meanwhile.
     """
 
     def __init__(
@@ -37,6 +38,7 @@ class StoreLink:
         *,
         namespaces: Iterable[str] | None = None,
         interval: float = 1 / 60,
+        schedule: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self.store = store
         self.namespaces = None if namespaces is None else frozenset(namespaces)
@@ -50,7 +52,7 @@ class StoreLink:
         self._in_flight: deque[tuple[str, int]] = deque()  # view writes handed to the store
         self._chunks = proto.ChunkAssembler()
         self._closed = False
-        self._throttle = Throttle(self.flush, interval)
+        self._throttle = Throttle(self.flush, interval) if schedule is None else Soon(self.flush, schedule)
         self._unsubscribe = store.subscribe_batches(self._on_changes, self.namespaces)
 
     # ---- store -> views ------------------------------------------------------------

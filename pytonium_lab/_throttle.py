@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Callable
 
-__all__ = ["Throttle"]
+__all__ = ["Soon", "Throttle"]
 
 
 class _Timers:
@@ -82,4 +82,32 @@ class Throttle:
         with self._lock:
             self._armed = False
             self._last = time.monotonic()
+        self._action()
+
+
+class Soon:
+    """Run ``action`` once, soon, however often it is asked for before it runs.
+
+    For transports with an event loop of their own (``schedule`` is e.g.
+    ``loop.add_callback``): single changes leave after one loop turn, and a
+    burst joins one message for as long as the loop is busy. A timer throttle
+    would add its interval to every ping-pong round trip instead.
+    """
+
+    def __init__(self, action: Callable[[], None], schedule: Callable[[Callable[[], None]], object]) -> None:
+        self._action = action
+        self._schedule = schedule
+        self._lock = threading.Lock()
+        self._queued = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            if self._queued:
+                return
+            self._queued = True
+        self._schedule(self._run)
+
+    def _run(self) -> None:
+        with self._lock:
+            self._queued = False
         self._action()

@@ -1,7 +1,7 @@
 import threading
 import time
 
-from pytonium_lab._throttle import Throttle
+from pytonium_lab._throttle import Soon, Throttle
 
 
 def test_first_call_runs_at_once_and_bursts_fold_into_one_trailing_call():
@@ -53,3 +53,16 @@ def test_a_failing_action_does_not_kill_the_timer_thread(caplog):
     later()
     assert ok.wait(2)
     assert calls == [1]
+
+
+def test_soon_runs_once_per_turn_of_the_loop():
+    queued = []
+    runs = []
+    soon = Soon(lambda: runs.append(1), queued.append)
+    for _ in range(5):
+        soon()
+    assert len(queued) == 1 and runs == []
+    queued.pop()()  # the loop turns
+    assert runs == [1]
+    soon()
+    assert len(queued) == 1
