@@ -37,3 +37,6 @@ log "Python packages (the project, editable, with test tools)"
 log "JS runtime (js/ -> pytonium_lab/static/)"
 npm --prefix js ci --no-audit --no-fund --loglevel=error
 npm --prefix js run build
+
+log "CEF window runtime (Python 3.7 + cefpython3 66, cached)"
+.venv/bin/pytonium-lab setup-cef

@@ -1,0 +1,274 @@
+"""Window engines: a CEF host subprocess, or Debian's ``chromium --app``.
+
+Both run in their own process group (so closing kills every helper process
+the engine forked) and report their end promptly: the CEF host says
+``closed`` ~1 ms after the user closes the window; for chromium a thread
+waits for the process. Nothing here knows about state: a window only loads a
+URL.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from ._cef_runtime import SETUP_HINT, runtime_python
+
+__all__ = ["WindowProcess", "launch", "resolve_backend"]
+
+log = logging.getLogger("pytonium_lab")
+
+BACKENDS = ("cef", "chromium")
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def resolve_backend(name: str = "auto") -> str:
+    """``cef`` or ``chromium``; ``auto`` (or ``$PYTONIUM_LAB_BACKEND``) prefers CEF when set up."""
+    if name == "auto":
+        name = os.environ.get("PYTONIUM_LAB_BACKEND", "auto") or "auto"
+    if name == "auto":
+        chosen = "cef" if runtime_python() is not None else "chromium"
+        log.info("desktop backend: %s%s", chosen, "" if chosen == "cef" else " (no CEF runtime: " + SETUP_HINT + ")")
+        return chosen
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be 'auto', 'cef' or 'chromium', got {name!r}")
+    return name
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (for the opt-in DevTools server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies (Linux ``PR_SET_PDEATHSIG``).
+
+    Chromium does not read stdin, so this is what keeps a window from outliving
+    a Python process that was killed. The signal follows the *thread* that
+    forked, hence :func:`_spawn` forks from one long-lived thread.
+    """
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class _Spawner:
+    """One daemon thread that lives as long as the process and forks every window."""
+
+    def __init__(self) -> None:
+        self._jobs: list[tuple[Future, list[str], dict]] = []
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, command: list[str], **options: Any) -> subprocess.Popen:
+        future: Future = Future()
+        with self._wake:
+            self._jobs.append((future, command, options))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="pytonium-spawner", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        return future.result()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._jobs:
+                    self._wake.wait()
+                future, command, options = self._jobs.pop(0)
+            try:
+                future.set_result(subprocess.Popen(command, preexec_fn=_die_with_parent, **options))
+            except BaseException as exc:  # handed to the caller
+                future.set_exception(exc)
+
+
+_spawner = _Spawner()
+
+
+class WindowProcess:
+    """One window's process group; ``alive`` turns false as soon as the window is gone."""
+
+    backend = "?"
+
+    speaks = True
+    """Whether the engine reports on stdout (the CEF host) or only by exiting (chromium)."""
+
+    def __init__(self, command: list[str], *, devtools_port: int | None, workdir: str) -> None:
+        self.devtools_port = devtools_port
+        self.workdir = workdir
+        self._errors = open(os.path.join(workdir, "stderr.log"), "wb")
+        self.process = _spawner.popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE if self.speaks else self._errors,
+            stderr=self._errors,
+            start_new_session=True,  # own process group: killpg reaps the engine's helpers
+        )
+        self._alive = True
+        self._gone = threading.Event()
+        self.ready = threading.Event()
+        threading.Thread(target=self._watch, name=f"pytonium-{self.backend}-watch", daemon=True).start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def is_alive(self) -> bool:
+        return self._alive
+
+    def _watch(self) -> None:
+        """Read the engine's stdout until it ends (or wait for its exit); subclasses react to lines."""
+        if self.process.stdout is not None:
+            for line in self.process.stdout:
+                self._on_line(line)
+        else:
+            self.process.wait()
+        self._ended()
+
+    def _on_line(self, line: bytes) -> None:
+        pass
+
+    def _ended(self) -> None:
+        self._alive = False
+        self.ready.set()  # wake anyone waiting for a start that will not come
+        try:
+            self.process.wait(2)
+        except subprocess.TimeoutExpired:
+            pass
+        self._kill_group()
+        # A throw-away chromium profile is megabytes: drop it now, not at shutdown().
+        shutil.rmtree(os.path.join(self.workdir, "profile"), ignore_errors=True)
+        self._gone.set()
+
+    def _kill_group(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            log.warning("window process %d did not exit after SIGKILL", self.process.pid)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Ask the window to close, then kill what is left of its process group."""
+        if self._alive:
+            self._ask_close()
+        if not self._gone.wait(timeout):
+            self._alive = False
+            self._kill_group()
+            self._gone.wait(5)
+        self._errors.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _ask_close(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+
+    def error_tail(self, limit: int = 2000) -> str:
+        """The end of the engine's stderr, for error messages."""
+        try:
+            return Path(self.workdir, "stderr.log").read_text(errors="replace")[-limit:]
+        except OSError:
+            return ""
+
+
+class CefWindow(WindowProcess):
+    """The CEF host (``_cef_host.py``) on the cached Python 3.7 runtime."""
+
+    backend = "cef"
+
+    def __init__(self, url: str, width: int, height: int, title: str | None, debug: bool, devtools_port: int | None) -> None:
+        python = runtime_python()
+        if python is None:
+            raise RuntimeError(f"the CEF runtime is not set up: {SETUP_HINT}")
+        if debug and not devtools_port:
+            devtools_port = free_port()
+        config = {"url": url, "width": width, "height": height, "title": title, "debug": debug,
+                  "devtools_port": devtools_port if debug else None}
+        host = str(Path(__file__).with_name("_cef_host.py"))
+        super().__init__([str(python), host, json.dumps(config)], devtools_port=devtools_port if debug else None,
+                         workdir=tempfile.mkdtemp(prefix="pytonium-cef-"))
+
+    def _on_line(self, line: bytes) -> None:
+        try:
+            event = json.loads(line).get("event")
+        except ValueError:
+            return
+        if event == "ready":
+            self.ready.set()
+        elif event == "closed":
+            self._alive = False
+
+    def _ask_close(self) -> None:
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(b"close\n")
+            self.process.stdin.flush()
+        except (OSError, ValueError):
+            super()._ask_close()
+
+
+class ChromiumWindow(WindowProcess):
+    """Debian's ``chromium --app=URL`` with a throw-away profile."""
+
+    backend = "chromium"
+    speaks = False
+
+    def __init__(self, url: str, width: int, height: int, title: str | None, debug: bool, devtools_port: int | None) -> None:
+        executable = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+        if executable is None:
+            raise RuntimeError(f"no chromium found on PATH (looked for {', '.join(CHROMIUM_NAMES)}); "
+                               "install Debian's `chromium` package or use backend='cef'")
+        workdir = tempfile.mkdtemp(prefix="pytonium-chromium-")
+        command = [
+            executable, f"--app={url}", f"--user-data-dir={workdir}/profile",
+            f"--window-size={width},{height}", "--window-position=0,0",
+            "--no-sandbox", "--test-type", "--no-first-run", "--no-default-browser-check",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-gpu", "--password-store=basic", "--disable-features=Translate,MediaRouter",
+        ]
+        if debug:
+            command.append(f"--remote-debugging-port={devtools_port or 0}")
+        super().__init__(command, devtools_port=devtools_port, workdir=workdir)
+        self.ready.set()  # chromium says nothing: the page's first hello tells more
+        if debug and not devtools_port:
+            self.devtools_port = self._read_devtools_port(Path(workdir, "profile", "DevToolsActivePort"))
+
+    def _read_devtools_port(self, path: Path, timeout: float = 10.0) -> int | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._alive:
+            try:
+                return int(path.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                time.sleep(0.02)
+        return None
+
+
+def launch(backend: str, url: str, width: int, height: int, *, title: str | None = None,
+           debug: bool = False, devtools_port: int | None = None) -> WindowProcess:
+    """Open a window showing ``url``. Fails at once, with the reason, when no display is available."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise RuntimeError("cannot open a desktop window: DISPLAY is not set (no X server); "
+                           "run under a desktop session or Xvfb (e.g. `xvfb-run python app.py`)")
+    for name, number in (("width", width), ("height", height)):
+        if type(number) is not int or not 50 <= number <= 16384:
+            raise ValueError(f"{name} must be an int between 50 and 16384, got {number!r}")
+    kind = {"cef": CefWindow, "chromium": ChromiumWindow}[resolve_backend(backend)]
+    if devtools_port is None and os.environ.get("PYTONIUM_LAB_DEVTOOLS_PORT"):
+        devtools_port, debug = int(os.environ["PYTONIUM_LAB_DEVTOOLS_PORT"]), True
+    return kind(url, width, height, title, debug, devtools_port)

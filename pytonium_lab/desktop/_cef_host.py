@@ -1,0 +1,83 @@
+"""CEF window host: runs on the CEF runtime's Python 3.7 (stdlib + cefpython3 only).
+
+Started by ``_backends.CefWindow`` as ``python _cef_host.py CONFIG_JSON``.
+It talks JSON lines: to the parent over a dup of the original stdout
+(``{"event": "ready"}`` once the browser exists, ``{"event": "closed"}`` when
+the window closes), from the parent on stdin (``close``). Stdin EOF means the
+parent is gone: the window closes, so no orphan is left. fd 1 is moved to
+stderr first so the engine's own output cannot corrupt the protocol stream.
+Keep this file Python 3.7 syntax.
+"""
+
+import json
+import os
+import sys
+import threading
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+
+    def tell(event):
+        try:
+            channel.write(json.dumps({"event": event}) + "\n")
+            channel.flush()
+        except (OSError, ValueError):
+            pass
+
+    from cefpython3 import cefpython as cef
+
+    devtools = config.get("devtools_port")
+    settings = {
+        "remote_debugging_port": int(devtools) if devtools else -1,
+        "log_severity": cef.LOGSEVERITY_ERROR if config.get("debug") else cef.LOGSEVERITY_DISABLE,
+        "log_file": "",
+        "context_menu": {"enabled": bool(config.get("debug"))},
+    }
+    switches = {"disable-gpu": "", "disable-gpu-compositing": ""}
+    sys.excepthook = cef.ExceptHook
+    cef.Initialize(settings, switches)
+
+    state = {"browser": None, "closed": False}
+
+    class Lifespan(object):
+        def OnBeforeClose(self, browser, **_):
+            if not state["closed"]:
+                state["closed"] = True
+                tell("closed")
+                cef.QuitMessageLoop()
+
+    def close_window():
+        browser = state["browser"]
+        if browser is not None and not state["closed"]:
+            browser.CloseBrowser(True)
+        elif not state["closed"]:
+            state["closed"] = True
+            cef.QuitMessageLoop()
+
+    def read_commands():
+        for line in sys.stdin:
+            if line.strip() == "close":
+                break
+        cef.PostTask(cef.TID_UI, close_window)
+
+    lifespan = Lifespan()  # a strong reference: cefpython keeps weak ones
+    window_info = cef.WindowInfo()
+    width, height = int(config["width"]), int(config["height"])
+    window_info.SetAsChild(0, [0, 0, width, height])
+    browser = cef.CreateBrowserSync(window_info, url="about:blank", window_title=config.get("title") or "Pytonium")
+    browser.SetClientHandler(lifespan)
+    state["browser"] = browser
+    threading.Thread(target=read_commands, name="commands", daemon=True).start()
+    browser.LoadUrl(config["url"])
+    tell("ready")
+    cef.MessageLoop()
+    state["browser"] = None
+    del browser
+    cef.Shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""``Pytonium``: the spec's class, a facade over a StateStore plus a desktop window.
+
+State lives in the store (Python), not in the page: closing, reloading or
+killing the window loses nothing, and a new ``initialize`` shows the current
+state. Several ``Pytonium`` objects on one store are several synced windows.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from .._store import StateStore
+from ._backends import WindowProcess, resolve_backend
+from ._schemes import check_scheme, served_folder
+from ._server import Session, get_server
+from ._window import running_loop, show
+
+__all__ = ["Pytonium"]
+
+_CUSTOM_URL = re.compile(r"([a-z][a-z0-9+.-]*)://(.*)", re.IGNORECASE | re.DOTALL)
+
+
+class Pytonium:
+    """A desktop window bound to a (possibly shared) :class:`StateStore`."""
+
+    def __init__(self, store: StateStore | None = None, *, backend: str = "auto", debug: bool = False) -> None:
+        if store is not None and not isinstance(store, StateStore):
+            raise TypeError(f"store must be a StateStore or None, got {type(store).__name__}")
+        self.store = store if store is not None else StateStore()
+        self.backend = backend
+        self.debug = debug
+        self._folders: dict[str, str] = {}
+        self._session: Session | None = None
+        self._window: WindowProcess | None = None
+
+    # ---- state (the store's API) ---------------------------------------------------
+
+    def set_state(self, namespace: str, key: str, value: Any) -> None:
+        """Set a value; handlers and every window hear it at once."""
+        self.store.set_state(namespace, key, value)
+
+    def get_state(self, namespace: str, key: str, default: Any = None) -> Any:
+        return self.store.get_state(namespace, key, default)
+
+    def remove_state(self, namespace: str, key: str) -> bool:
+        return self.store.remove_state(namespace, key)
+
+    def add_state_handler(self, state_handler: Any, namespaces: Iterable[str]) -> Any:
+        """Call ``state_handler.update_state(namespace, key, value)`` on changes of ``namespaces``."""
+        return self.store.add_state_handler(state_handler, namespaces)
+
+    # ---- window --------------------------------------------------------------------
+
+    def add_custom_scheme(self, scheme: str, folder: str) -> None:
+        """Serve ``folder`` as ``scheme://...`` (resolved now, relative to the working directory)."""
+        scheme = check_scheme(scheme.lower() if isinstance(scheme, str) else scheme)
+        self._folders[scheme] = served_folder(scheme, folder)
+        if self._session is not None:
+            self._session.folders[scheme] = self._folders[scheme]
+
+    def initialize(self, url: str, width: int, height: int) -> None:
+        """Open the window on ``url`` (``scheme://path`` of a custom scheme, or http(s)).
+
+        Returns once the page is connected to the store. Only custom-scheme
+        pages get the state API; remote pages load as they are.
+        """
+        if self.is_running():
+            raise RuntimeError("initialize: this Pytonium window is already running; call shutdown() first")
+        if type(url) is not str:
+            raise TypeError(f"url must be a str, got {type(url).__name__}")
+        if self._window is not None:  # the last window was closed or killed: reap what is left
+            self._window.close()
+            self._window = None
+        server = get_server()
+        if self._session is None:
+            self._session = Session(self.store, loop=running_loop())
+            self._session.folders.update(self._folders)
+            server.add(self._session)
+        else:
+            self._session.loop = running_loop()
+        found = _CUSTOM_URL.fullmatch(url)
+        scheme = found.group(1).lower() if found else ""
+        if scheme in self._folders:
+            path, query = re.match(r"([^?#]*)(.*)", found.group(2).lstrip("/"), re.DOTALL).groups()
+            page, ours = server.page_url(self._session, scheme, path, query), True
+        elif scheme in ("http", "https") or url == "about:blank":
+            page, ours = url, False
+        else:
+            known = ", ".join(f"{s}://" for s in self._folders) or "none; call add_custom_scheme first"
+            raise ValueError(f"initialize: no custom scheme for {url!r} (registered: {known})")
+        self._window = show(self._session, page, width, height, backend=resolve_backend(self.backend),
+                            title=None, debug=self.debug, wait=ours)
+
+    def is_running(self) -> bool:
+        """Whether the window is open (false within milliseconds of the user closing it)."""
+        return self._window is not None and self._window.is_alive()
+
+    def update_message_loop(self) -> None:
+        """Apply the page's queued writes (runs your handlers on this thread)."""
+        if self._session is not None:
+            self._session.pump()
+
+    @property
+    def devtools_port(self) -> int | None:
+        """The window's DevTools port when ``debug=True`` (``None`` otherwise)."""
+        return self._window.devtools_port if self._window is not None else None
+
+    def shutdown(self) -> None:
+        """Close the window, its connections and its processes (idempotent)."""
+        if self._session is not None:
+            self._session.pump()
+            get_server().remove(self._session)
+            self._session = None
+        if self._window is not None:
+            self._window.close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running() else "not running"
+        return f"<Pytonium {state} {self.store!r}>"

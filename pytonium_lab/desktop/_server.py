@@ -1,0 +1,319 @@
+"""The loopback server every desktop window of this process talks to.
+
+One tornado server per process, on its own daemon thread and IOLoop, bound to
+127.0.0.1 on a random port. It serves the folders of ``add_custom_scheme``
+(HTML gets the JS runtime injected) and the ``/_pytonium/ws`` WebSocket. Each
+window belongs to a :class:`Session` with its own secret token, store and
+folders; a request without the right token, or a WebSocket from another
+origin, gets 403. A session's files live under ``/_s/{session id}/``: the token
+arrives in the first URL and is kept in an HttpOnly SameSite=Strict cookie
+scoped to that path, so relative assets load and two windows of one process
+never read each other's cookie.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import mimetypes
+import secrets
+import socket
+import threading
+from typing import Any, Callable, Iterable
+from urllib.parse import quote
+
+import tornado.httpserver
+import tornado.ioloop
+import tornado.web
+import tornado.websocket
+
+from .. import _protocol as proto
+from .._link import StoreLink
+from .._page import inject_runtime
+from .._store import StateStore
+from ._schemes import OutsideFolder, check_scheme, resolve_inside, served_folder
+
+__all__ = ["Session", "LoopbackServer", "get_server"]
+
+log = logging.getLogger("pytonium_lab")
+
+COOKIE = "pytonium_token"
+
+
+class Session:
+    """What one window may see: a store (maybe filtered), folders, and how JS writes reach Python.
+
+    ``loop``: an asyncio loop that runs the JS writes (a Jupyter kernel's), or
+    ``None`` to queue them for :meth:`pump` (the spec's ``update_message_loop``
+    loops), or the string ``"server"`` to apply them on the server thread.
+    ``hello`` is always answered on the server thread: a snapshot runs no user
+    code, so a page becomes ready even before the first pump.
+    """
+
+    def __init__(self, store: StateStore, *, namespaces: Iterable[str] | None = None, loop: Any = None) -> None:
+        self.store = store
+        self.namespaces = None if namespaces is None else list(namespaces)
+        self.token = secrets.token_urlsafe(24)
+        self.id = secrets.token_hex(6)  # public: names the session's URL prefix
+        self.loop = loop
+        self.folders: dict[str, str] = {}
+        self.documents: dict[tuple[str, str], str] = {}
+        self.sockets: set[Any] = set()
+        self.connected = threading.Event()
+        self._inbox: list[tuple[StoreLink, dict]] = []
+        self._inbox_lock = threading.Lock()
+        self._drain_queued = False
+
+    def add_folder(self, scheme: str, folder: str) -> None:
+        self.folders[check_scheme(scheme)] = served_folder(scheme, folder)
+
+    def add_document(self, scheme: str, path: str, html: str) -> None:
+        """Serve an HTML string at ``/{scheme}/{path}`` (pages given as text)."""
+        self.documents[(check_scheme(scheme), path)] = html
+
+    def deliver(self, link: StoreLink, message: dict) -> None:
+        if message.get("t") == "hello" or self.loop == "server":
+            link.receive(message)
+            return
+        with self._inbox_lock:
+            self._inbox.append((link, message))
+            if self.loop is None or self._drain_queued:
+                return
+            self._drain_queued = True
+        # One wake-up of the user's loop per run of messages, not one per message:
+        # a burst of 20k JS writes would otherwise thrash the two threads.
+        try:
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop was closed: queued messages wait for a pump
+            log.warning("the session's event loop is closed; JS writes wait for update_message_loop()")
+
+    def _drain(self) -> None:
+        with self._inbox_lock:
+            self._drain_queued = False
+        self.pump()
+
+    def pump(self) -> int:
+        """Apply queued JS messages on the calling thread; returns how many."""
+        if not self._inbox:
+            return 0
+        with self._inbox_lock:
+            inbox, self._inbox = self._inbox, []
+        for link, message in inbox:
+            link.receive(message)
+        return len(inbox)
+
+    def close_sockets(self) -> None:
+        """Close every WebSocket of this session (call on the server thread)."""
+        for socket_handler in list(self.sockets):
+            socket_handler.close()
+
+
+class _Base(tornado.web.RequestHandler):
+    def initialize(self, server: "LoopbackServer") -> None:
+        self.server = server
+
+    def session(self, session_id: str) -> Session | None:
+        """The session of ``/_s/{session_id}/``, if the request carries its token."""
+        session = self.server.by_id(session_id)
+        token = self.get_query_argument("token", None) or self.get_cookie(COOKIE) or ""
+        if session is None or not hmac.compare_digest(session.token.encode(), token.encode()):
+            return None
+        return session
+
+    def refuse(self, status: int, why: str) -> None:
+        log.info("refused %s %s: %s", self.request.method, self.request.path, why)
+        self.set_status(status)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status}: {why}\n")
+
+
+class _Files(_Base):
+    """``/{scheme}/{path}``: a file of the session's folder; HTML gets the runtime."""
+
+    def get(self, session_id: str, scheme: str, path: str) -> None:
+        session = self.session(session_id)
+        if session is None:
+            return self.refuse(403, "missing or wrong token")
+        if self.get_query_argument("token", None):
+            self.set_cookie(COOKIE, session.token, httponly=True, samesite="Strict", path=f"/_s/{session.id}/")
+        document = session.documents.get((scheme, path))
+        if document is not None:
+            return self._send(path, document.encode("utf-8"), session)
+        folder = session.folders.get(scheme)
+        if folder is None:
+            return self.refuse(404, f"no custom scheme {scheme!r}")
+        try:
+            target = resolve_inside(folder, path)
+        except OutsideFolder as exc:
+            return self.refuse(403, str(exc))
+        except (FileNotFoundError, OSError) as exc:
+            return self.refuse(404, str(exc))
+        with open(target, "rb") as f:
+            self._send(target, f.read(), session)
+
+    def _send(self, name: str, body: bytes, session: Session) -> None:
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if kind == "text/html":
+            config = {"transport": "websocket", "url": self.server.ws_url(session), "token": session.token}
+            body = inject_runtime(body.decode("utf-8", "replace"), config).encode("utf-8")
+        if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
+            kind += "; charset=utf-8"
+        self.set_header("Content-Type", kind)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(body)
+
+
+class _Socket(tornado.websocket.WebSocketHandler):
+    """``/_pytonium/ws?token=T``: one StoreLink per connection."""
+
+    def initialize(self, server: "LoopbackServer") -> None:
+        self.server = server
+        self.link: StoreLink | None = None
+        self.view_session: Session | None = None
+
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        session = self.server.find(self.get_query_argument("token", None))
+        origin = self.request.headers.get("Origin")
+        if session is None or origin is None:
+            why = "missing or wrong token" if session is None else "missing Origin header"
+            log.info("refused a websocket: %s", why)
+            self.set_status(403)
+            self.finish(f"403: {why}\n")
+            return
+        self.view_session = session
+        await super().get(*args, **kwargs)
+
+    def check_origin(self, origin: str) -> bool:
+        return origin == self.server.origin
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        session = self.view_session
+        assert session is not None
+        self.set_nodelay(True)
+        # Batches leave on the next server-loop turn: no timer in a ping-pong round trip.
+        self.link = StoreLink(session.store, self._send, namespaces=session.namespaces,
+                              schedule=self.server.loop.add_callback)
+        session.sockets.add(self)
+
+    def _send(self, message: dict) -> None:
+        text = proto.encode(message)
+        if threading.get_ident() == self.server.thread_id:
+            self._write(text)
+        else:
+            self.server.loop.add_callback(self._write, text)
+
+    def _write(self, text: str) -> None:
+        if self.ws_connection is None:
+            return
+        try:
+            self.write_message(text)
+        except tornado.websocket.WebSocketClosedError:
+            pass
+
+    def on_message(self, text: str | bytes) -> None:
+        try:
+            message = proto.decode(text)
+        except proto.ProtocolError as exc:
+            log.warning("ignored a message from a desktop view: %s", exc)
+            return
+        session, link = self.view_session, self.link
+        if session is not None and link is not None:
+            session.deliver(link, message)
+            if message.get("t") == "hello":
+                session.connected.set()
+
+    def on_close(self) -> None:
+        if self.link is not None:
+            self.link.close()
+        if self.view_session is not None:
+            self.view_session.sockets.discard(self)
+
+
+class LoopbackServer:
+    """The process's server: start once with :func:`get_server`."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="pytonium-server", daemon=True)
+        self.thread.start()
+        self._ready.wait(10)
+        if not self._ready.is_set():
+            raise RuntimeError("the pytonium loopback server did not start within 10 s")
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        self.loop = tornado.ioloop.IOLoop.current()
+        self.thread_id = threading.get_ident()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        self.origin = f"http://127.0.0.1:{self.port}"
+        args = {"server": self}
+        app = tornado.web.Application(
+            [
+                (r"/_pytonium/ws", _Socket, args),
+                (r"/_s/([0-9a-f]+)/([a-z][a-z0-9+.-]*)/(.*)", _Files, args),
+            ],
+            websocket_max_message_size=64 * 1024 * 1024,
+        )
+        http = tornado.httpserver.HTTPServer(app, xheaders=False)
+        http.add_sockets([sock])
+        self._ready.set()
+        self.loop.start()
+
+    # ---- sessions ----------------------------------------------------------------
+
+    def add(self, session: Session) -> None:
+        self._sessions[session.token] = session
+
+    def remove(self, session: Session) -> None:
+        self._sessions.pop(session.token, None)
+        self.call(session.close_sockets)
+
+    def by_id(self, session_id: str) -> Session | None:
+        for session in list(self._sessions.values()):
+            if session.id == session_id:
+                return session
+        return None
+
+    def find(self, token: str | None) -> Session | None:
+        if not token:
+            return None
+        for known, session in list(self._sessions.items()):
+            if hmac.compare_digest(known.encode(), token.encode()):
+                return session
+        return None
+
+    def call(self, function: Callable[[], Any]) -> None:
+        """Run ``function`` on the server thread."""
+        self.loop.add_callback(function)
+
+    # ---- URLs --------------------------------------------------------------------
+
+    def page_url(self, session: Session, scheme: str, path: str, query: str = "") -> str:
+        """The http URL of ``scheme://path?query#fragment`` for ``session`` (token first)."""
+        query, _, fragment = query.partition("#")
+        extra = "&" + query[1:] if query.startswith("?") and len(query) > 1 else ""
+        return f"{self.origin}/_s/{session.id}/{scheme}/{quote(path)}?token={session.token}{extra}" + (f"#{fragment}" if fragment else "")
+
+    def ws_url(self, session: Session) -> str:
+        return f"ws://127.0.0.1:{self.port}/_pytonium/ws?token={session.token}"
+
+
+_server: LoopbackServer | None = None
+_server_lock = threading.Lock()
+
+
+def get_server() -> LoopbackServer:
+    """The process's loopback server, started on first use."""
+    global _server
+    with _server_lock:
+        if _server is None:
+            _server = LoopbackServer()
+        return _server

@@ -1,0 +1,134 @@
+"""A desktop window showing a store: a server session plus a window process.
+
+``open_window`` is the promotion path (a notebook's store in its own window):
+it works in a plain script and inside a running Jupyter kernel, where JS
+writes run on the kernel's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Iterable
+
+from .._store import StateStore
+from ._backends import WindowProcess, launch, resolve_backend
+from ._server import Session, get_server
+
+__all__ = ["WindowHandle", "open_window", "running_loop", "show"]
+
+log = logging.getLogger("pytonium_lab")
+
+READY_TIMEOUT = 15.0
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop running on this thread (a Jupyter kernel's), if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def show(session: Session, url: str, width: int, height: int, *, backend: str, title: str | None,
+         debug: bool, wait: bool = True) -> WindowProcess:
+    """Open a window on ``url`` and, for our own pages, wait until the page is connected.
+
+    Waiting makes ``initialize`` fail loudly (with the engine's stderr) when
+    the window cannot start, instead of a loop that ends silently.
+    """
+    session.connected.clear()
+    window = launch(backend, url, width, height, title=title, debug=debug)
+    if not wait:
+        return window
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if session.connected.wait(0.02):
+            return window
+        if not window.is_alive():
+            tail = window.error_tail()
+            window.close(0)
+            raise RuntimeError(f"the {window.backend} window exited before its page connected "
+                               f"(exit code {window.process.poll()}); its stderr ends with:\n{tail}")
+    log.warning("the %s window did not connect within %.0f s; going on", window.backend, READY_TIMEOUT)
+    return window
+
+
+def _serve_page(session: Session, page: str | os.PathLike[str]) -> str:
+    """Serve ``page`` as ``app/...``: HTML text as a document, a file with its folder (for assets).
+
+    Same rule as the widget: a ``str`` containing ``<`` is HTML, anything else a path.
+    """
+    if isinstance(page, str) and "<" in page:
+        session.add_document("app", "index.html", page)
+        return "index.html"
+    if not isinstance(page, (str, os.PathLike)):
+        raise TypeError(f"page must be HTML text or the path of an .html file, got {type(page).__name__}")
+    path = os.path.abspath(os.path.expanduser(os.fspath(page)))
+    if not path.lower().endswith((".html", ".htm")):
+        raise ValueError(f"page must be HTML text or the path of an .html file; {os.fspath(page)!r} is neither")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"open_window: page file {path!r} does not exist")
+    session.add_folder("app", os.path.dirname(path))
+    return os.path.basename(path)
+
+
+class WindowHandle:
+    """A window opened by :func:`open_window`: ``is_running()``, ``close()``."""
+
+    def __init__(self, session: Session, window: WindowProcess) -> None:
+        self.session = session
+        self.window = window
+        self.store = session.store
+
+    def is_running(self) -> bool:
+        return self.window.is_alive()
+
+    @property
+    def devtools_port(self) -> int | None:
+        return self.window.devtools_port
+
+    def close(self) -> None:
+        """Close the window and its connections (idempotent)."""
+        get_server().remove(self.session)
+        self.window.close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running() else "closed"
+        return f"<WindowHandle {self.window.backend} pid={self.window.pid} {state}>"
+
+
+def open_window(
+    store: StateStore,
+    page: str | os.PathLike[str],
+    *,
+    width: int = 800,
+    height: int = 600,
+    namespaces: Iterable[str] | None = None,
+    title: str | None = None,
+    backend: str = "auto",
+    debug: bool = False,
+) -> WindowHandle:
+    """Show ``store`` in a desktop window running ``page`` (HTML text or an .html file).
+
+    A file's folder is served too, so its relative assets load. JS writes are
+    applied on the calling thread's event loop when there is one (a Jupyter
+    kernel), otherwise on the server thread: no pump loop is needed.
+    """
+    if not isinstance(store, StateStore):
+        raise TypeError(f"store must be a StateStore, got {type(store).__name__}")
+    if isinstance(namespaces, str):
+        raise TypeError(f"namespaces must be a list of str, not the str {namespaces!r}")
+    session = Session(store, namespaces=namespaces, loop=running_loop() or "server")
+    path = _serve_page(session, page)
+    server = get_server()
+    server.add(session)
+    try:
+        window = show(session, server.page_url(session, "app", path), width, height,
+                      backend=resolve_backend(backend), title=title, debug=debug)
+    except BaseException:
+        server.remove(session)
+        raise
+    return WindowHandle(session, window)

@@ -1,0 +1,69 @@
+"""Fixtures for desktop e2e tests: our own Xvfb, both window backends, tidy windows.
+
+Missing Xvfb, chromium or the CEF runtime fails the tests loudly: a window
+suite that silently skips proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from pytonium_lab.desktop._cef_runtime import runtime_python
+
+BACKENDS = ["cef", "chromium"]
+
+
+def _free_display() -> int:
+    for number in range(90, 200):
+        if not os.path.exists(f"/tmp/.X11-unix/X{number}") and not os.path.exists(f"/tmp/.X{number}-lock"):
+            return number
+    raise RuntimeError("no free X display number between :90 and :199")
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    """Start ``Xvfb :N -screen 0 1280x800x24`` and point DISPLAY at it."""
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is not installed (apt-get install xvfb): desktop tests need a real X server")
+    number = _free_display()
+    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(f"/tmp/.X11-unix/X{number}"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"Xvfb :{number} did not start: {proc.stderr.read().decode(errors='replace')[-500:]}")
+        time.sleep(0.02)
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{number}"
+    yield f":{number}"
+    if old is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = old
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, xvfb):
+    """Each window test runs on CEF and on chromium."""
+    name = request.param
+    if name == "cef" and runtime_python() is None:
+        pytest.fail("the CEF runtime is missing: run `pytonium-lab setup-cef` before the desktop tests")
+    if name == "chromium" and shutil.which("chromium") is None:
+        pytest.fail("chromium is not installed (apt-get install chromium)")
+    return name
+
+
+@pytest.fixture
+def closing():
+    """Collects Pytonium objects / window handles and shuts them all down after the test."""
+    things = []
+    yield things.append
+    for thing in things:
+        (getattr(thing, "shutdown", None) or thing.close)()

@@ -1,0 +1,235 @@
+"""Test helpers for real desktop windows: DevTools, X11 input and screenshots, sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from typing import Any, Callable
+
+from PIL import Image, ImageGrab
+from tornado.websocket import websocket_connect
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition", every: float = 0.01) -> Any:
+    """Poll ``check`` until it returns a truthy value; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+class DevTools:
+    """A minimal CDP client (tornado websocket) for one page target: tests only."""
+
+    def __init__(self, port: int, url_prefix: str = "http://127.0.0.1", timeout: float = 15.0) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._id = 0
+        target = wait_for(lambda: self._find(port, url_prefix), timeout, f"a DevTools page target on port {port}")
+        self.conn = self._run(websocket_connect, target["webSocketDebuggerUrl"], max_message_size=256 << 20)
+
+    def _run(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
+        async def inside():  # tornado binds futures to the loop running at call time
+            return await asyncio.wait_for(function(*args, **kwargs), 15)
+
+        return self.loop.run_until_complete(inside())
+
+    @staticmethod
+    def _find(port: int, prefix: str) -> dict | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as r:
+                targets = json.load(r)
+        except OSError:
+            return None
+        pages = [t for t in targets if t.get("type") == "page" and t.get("url", "").startswith(prefix)]
+        return pages[0] if pages else None
+
+    def call(self, method: str, **params: Any) -> dict:
+        self._id += 1
+        ident = self._id
+        self._run(self.conn.write_message, json.dumps({"id": ident, "method": method, "params": params}))
+        while True:
+            raw = self._run(self.conn.read_message)
+            if raw is None:
+                raise ConnectionError("DevTools connection closed")
+            reply = json.loads(raw)
+            if reply.get("id") == ident:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+
+    def eval(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"JS error in {expression!r}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait(self, expression: str, timeout: float = 10.0) -> Any:
+        """Poll a JS expression until truthy (errors count as not yet: the page may still load)."""
+
+        def check() -> Any:
+            try:
+                return self.eval(expression)
+            except RuntimeError as exc:
+                return f"error: {exc}"[:300] and None
+
+        return wait_for(check, timeout, expression, every=0.02)
+
+    def click(self, selector: str) -> None:
+        """A real mouse click (CDP input pipeline) at the element's centre."""
+        box = self.eval(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+                        " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
+
+    def screen_point(self, selector: str) -> tuple[int, int]:
+        """Screen coordinates of an element's centre (window position + frame + viewport offset)."""
+        x, y = self.eval(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+            " return [window.screenX + (window.outerWidth - window.innerWidth) / 2 + r.left + r.width / 2,"
+            " window.screenY + (window.outerHeight - window.innerHeight) + r.top + r.height / 2]; })()")
+        return round(x), round(y)
+
+    def close(self) -> None:
+        async def close() -> None:
+            self.conn.close()
+
+        self.loop.run_until_complete(close())
+        self.loop.close()
+
+
+def x_click(display: str, x: int, y: int) -> None:
+    """A real X11 pointer click (xdotool), as a user's mouse makes it."""
+    subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"],
+                   env=dict(os.environ, DISPLAY=display), check=True, capture_output=True, timeout=10)
+
+
+def top_windows(display: str, pid: int | None = None) -> list:
+    """Mapped top-level X windows that accept WM_DELETE_WINDOW (of process ``pid``, if given)."""
+    from Xlib import X, display as xdisplay
+
+    d = xdisplay.Display(display)
+    try:
+        protocols, delete, wm_pid = (d.intern_atom(n) for n in ("WM_PROTOCOLS", "WM_DELETE_WINDOW", "_NET_WM_PID"))
+        found = []
+        for w in d.screen().root.query_tree().children:
+            if w.get_attributes().map_state != X.IsViewable:
+                continue
+            if delete not in (w.get_wm_protocols() or []):
+                continue
+            if pid is not None:
+                prop = w.get_full_property(wm_pid, X.AnyPropertyType)
+                if prop is None or prop.value[0] != pid:
+                    continue
+            found.append(w.id)
+        return found
+    finally:
+        d.close()
+
+
+def wm_close(display: str, pid: int | None = None) -> int:
+    """Close a window as a window manager does when the user clicks its close button."""
+    from Xlib import X, display as xdisplay
+    from Xlib.protocol import event
+
+    windows = wait_for(lambda: top_windows(display, pid), 10, f"a top-level window of pid {pid}")
+    d = xdisplay.Display(display)
+    try:
+        w = d.create_resource_object("window", windows[0])
+        message = event.ClientMessage(
+            window=w, client_type=d.intern_atom("WM_PROTOCOLS"),
+            data=(32, [d.intern_atom("WM_DELETE_WINDOW"), X.CurrentTime, 0, 0, 0]),
+        )
+        w.send_event(message, event_mask=X.NoEventMask)
+        d.flush()
+        return windows[0]
+    finally:
+        d.close()
+
+
+def screenshot(display: str) -> Image.Image:
+    return ImageGrab.grab(xdisplay=display)
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Live processes of a process group."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[2]) == pgid and fields[0] != "Z":
+                    pids.append(int(name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
+
+
+def listening_ports(pids: list[int]) -> set[int]:
+    """TCP ports in LISTEN state owned by ``pids`` (from /proc, no extra tools)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            pass
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and cols[9] in inodes:  # 0A = LISTEN
+                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+class ViewClient:
+    """A fake page speaking the view protocol over the loopback WebSocket (no browser)."""
+
+    def __init__(self, server: Any, token: str, origin: str | None) -> None:
+        from tornado.httpclient import HTTPRequest
+
+        self.loop = asyncio.new_event_loop()
+        headers = {} if origin is None else {"Origin": origin}
+        request = HTTPRequest(f"ws://127.0.0.1:{server.port}/_pytonium/ws?token={token}", headers=headers)
+
+        async def connect():  # tornado binds futures to the loop running at call time
+            return await asyncio.wait_for(websocket_connect(request), 5)
+
+        self.conn = self.loop.run_until_complete(connect())
+
+    def send(self, message: dict) -> None:
+        async def write():
+            await self.conn.write_message(json.dumps(message))
+
+        self.loop.run_until_complete(write())
+
+    def receive(self) -> dict:
+        async def read():
+            return await asyncio.wait_for(self.conn.read_message(), 5)
+
+        text = self.loop.run_until_complete(read())
+        if text is None:
+            raise ConnectionError("the server closed the WebSocket")
+        return json.loads(text)
+
+    def close(self) -> None:
+        async def close() -> None:
+            self.conn.close()
+
+        self.loop.run_until_complete(close())
+        self.loop.close()

@@ -1,0 +1,88 @@
+"""Errors say what was wrong: no display, no CEF runtime, bad names; setup-cef is idempotent."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pytonium_lab import Pytonium, StateStore
+from pytonium_lab.desktop import open_window
+from pytonium_lab.desktop._backends import resolve_backend
+
+
+def test_no_display_fails_at_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    (tmp_path / "index.html").write_text("<p>x</p>")
+    p = Pytonium(backend="chromium")
+    p.add_custom_scheme("app", str(tmp_path))
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="DISPLAY is not set"):
+        p.initialize("app://index.html", 400, 300)
+    assert time.monotonic() - start < 2
+    assert not p.is_running()
+    with pytest.raises(RuntimeError, match="DISPLAY"):
+        open_window(StateStore(), "<p>x</p>", backend="chromium")
+
+
+def test_missing_cef_runtime_names_setup_cef(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTONIUM_LAB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("DISPLAY", ":0")
+    (tmp_path / "index.html").write_text("<p>x</p>")
+    p = Pytonium(backend="cef")
+    p.add_custom_scheme("app", str(tmp_path))
+    with pytest.raises(RuntimeError, match="pytonium-lab setup-cef"):
+        p.initialize("app://index.html", 400, 300)
+    assert resolve_backend("auto") == "chromium"  # auto falls back when CEF is not set up
+
+
+def test_bad_arguments_are_named(tmp_path):
+    p = Pytonium()
+    with pytest.raises(ValueError, match="backend must be"):
+        resolve_backend("qt")
+    with pytest.raises(FileNotFoundError, match="no-such-folder"):
+        p.add_custom_scheme("app", str(tmp_path / "no-such-folder"))
+    with pytest.raises(ValueError, match="scheme"):
+        p.add_custom_scheme("../x", str(tmp_path))
+    with pytest.raises(ValueError, match="reserved"):
+        p.add_custom_scheme("http", str(tmp_path))
+    with pytest.raises(ValueError, match="no custom scheme for 'site://index.html'"):
+        p.initialize("site://index.html", 400, 300)
+    with pytest.raises(TypeError, match="StateStore"):
+        Pytonium(store={})
+    with pytest.raises(FileNotFoundError, match="missing.html"):
+        open_window(StateStore(), str(tmp_path / "missing.html"))
+
+
+def test_setup_cef_is_idempotent_and_fast():
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "pytonium_lab", "setup-cef"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "already set up" in done.stdout
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.e2e
+def test_window_that_cannot_start_fails_with_its_stderr(tmp_path, backend, monkeypatch):
+    """A window engine that dies at start (here: no X server at :999) -> RuntimeError, no hang."""
+    monkeypatch.setenv("DISPLAY", ":999")
+    (tmp_path / "index.html").write_text("<p>x</p>")
+    p = Pytonium(backend=backend)
+    p.add_custom_scheme("app", str(tmp_path))
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=f"the {backend} window exited before its page connected"):
+        p.initialize("app://index.html", 400, 300)
+    assert time.monotonic() - start < 10
+    assert not p.is_running()
+    p.shutdown()
+
+
+def test_query_and_fragment_survive_the_url_mapping():
+    from pytonium_lab.desktop._server import Session, get_server
+
+    server, session = get_server(), Session(StateStore())
+    url = server.page_url(session, "app", "a b.html", "?x=1&y=2#top")
+    assert url == f"{server.origin}/_s/{session.id}/app/a%20b.html?token={session.token}&x=1&y=2#top"

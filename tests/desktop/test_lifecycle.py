@@ -1,0 +1,116 @@
+"""Window lifetime on both backends: user close, kill -9, reopen, shutdown, several windows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from pytonium_lab import Pytonium, StateStore
+from pytonium_lab.desktop._server import get_server
+
+from .helpers import DevTools, group_pids, listening_ports, wait_for, wm_close
+
+pytestmark = pytest.mark.e2e
+
+PAGE = """<!DOCTYPE html><html><head><title>demo</title></head><body>
+<div id="v">--</div>
+<script>
+function onReady() {
+  Pytonium.appState.registerForStateUpdates("demoChanged", ["demo"], true, true);
+  window.addEventListener("demoChanged", (e) => {
+    if (e.detail.key === "text") document.getElementById("v").textContent = e.detail.value;
+  });
+}
+if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
+</script></body></html>"""
+
+SHOWN = "document.getElementById('v').textContent"
+
+
+@pytest.fixture
+def web(tmp_path):
+    (tmp_path / "index.html").write_text(PAGE)
+    return tmp_path
+
+
+def open_demo(web, backend, closing, store=None, debug=True) -> Pytonium:
+    p = Pytonium(store, backend=backend, debug=debug)
+    closing(p)
+    p.add_custom_scheme("app", str(web))
+    p.initialize("app://index.html", 400, 300)
+    assert p.is_running()
+    return p
+
+
+def test_user_close(web, backend, closing, xvfb):
+    p = open_demo(web, backend, closing, debug=False)
+    pid = p._window.pid
+    wm_close(xvfb, pid)
+    start = time.monotonic()
+    wait_for(lambda: not p.is_running(), 5, "is_running() to turn false after the user closed the window",
+             every=0.001)
+    took = time.monotonic() - start
+    print(f"{backend}: is_running() false {took * 1000:.1f} ms after the close")
+    assert took < (0.25 if backend == "cef" else 1.0), f"noticed the close after {took:.3f} s"
+    wait_for(lambda: not group_pids(pid), 5, "the window's processes to end")
+    p.shutdown()
+
+
+def test_kill9_keeps_store_and_reopen_shows_current_state(web, backend, closing):
+    p = open_demo(web, backend, closing)
+    p.set_state("demo", "text", "before")
+    tools = DevTools(p.devtools_port)
+    tools.wait(f"{SHOWN} === 'before'")
+    tools.close()
+    os.kill(p._window.pid, signal.SIGKILL)
+    wait_for(lambda: not p.is_running(), 2, "is_running() to turn false after kill -9", every=0.001)
+    assert p.get_state("demo", "text") == "before"
+    p.set_state("demo", "text", "while closed")
+    p.initialize("app://index.html", 400, 300)
+    tools = DevTools(p.devtools_port)
+    try:
+        tools.wait(f"{SHOWN} === 'while closed'")
+    finally:
+        tools.close()
+
+
+def test_shutdown_leaves_no_process_and_no_socket(web, backend, closing):
+    p = open_demo(web, backend, closing, debug=False)
+    pid, session = p._window.pid, p._session
+    wait_for(lambda: session.sockets, 5, "the page's websocket")
+    p.shutdown()
+    assert not p.is_running()
+    assert group_pids(pid) == []
+    wait_for(lambda: not session.sockets, 2, "the websocket to close")
+    assert get_server().find(session.token) is None
+    p.shutdown()  # idempotent
+
+
+def test_devtools_port_closed_by_default(web, backend, closing):
+    p = open_demo(web, backend, closing, debug=False)
+    assert p.devtools_port is None
+    time.sleep(0.3)  # a DevTools server would be listening by now
+    assert listening_ports(group_pids(p._window.pid)) == set()
+
+
+def test_two_windows_share_one_store(web, backend, closing):
+    store = StateStore()
+    a = open_demo(web, backend, closing, store)
+    b = open_demo(web, backend, closing, store)
+    ta, tb = DevTools(a.devtools_port), DevTools(b.devtools_port)
+    try:
+        ta.eval("Pytonium.appState.setState('demo', 'text', 'from A')")
+        # No asyncio loop here: as in the spec's loops, JS writes apply when Python pumps.
+        wait_for(lambda: a.update_message_loop() or store.get_state("demo", "text") == "from A", 5,
+                 "the store to hear window A")
+        tb.wait(f"{SHOWN} === 'from A'")
+        store.set_state("demo", "text", "from Python")
+        ta.wait(f"{SHOWN} === 'from Python'")
+        tb.wait(f"{SHOWN} === 'from Python'")
+        assert tb.eval("Pytonium.appState.getState('demo', 'text')") == "from Python"
+    finally:
+        ta.close()
+        tb.close()
