@@ -117,6 +117,7 @@ class WindowProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE if self.speaks else self._errors,
             stderr=self._errors,
+            cwd=workdir,  # the engine's own files (CEF's error.log) stay out of the user's folder
             start_new_session=True,  # own process group: killpg reaps the engine's helpers
         )
         self._alive = True
