@@ -7,12 +7,14 @@ The runtime must exist before any page script runs (pages test
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-__all__ = ["inject_runtime", "runtime_source"]
+__all__ = ["inject_runtime", "locate_page", "runtime_source"]
 
 _HEAD = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 _HTML = re.compile(r"<html(\s[^>]*)?>", re.IGNORECASE)
@@ -47,3 +49,22 @@ def inject_runtime(html: str, config: dict[str, Any]) -> str:
             inner = tags if pattern is _HEAD else f"<head>{tags}</head>"
             return html[:at] + inner + html[at:]
     return tags + html
+
+
+def locate_page(page: str | os.PathLike[str]) -> tuple[str | None, Path | None]:
+    """Tell a page given as HTML text from one given as a file: ``(text, None)`` or ``(None, path)``.
+
+    One rule for the widget and the desktop window: a ``str`` containing ``<``
+    is HTML text; any other ``str`` or path-like is the path of an ``.html`` file.
+    """
+    if isinstance(page, str) and "<" in page:
+        return page, None
+    if not isinstance(page, (str, os.PathLike)):
+        raise TypeError(f"page must be HTML text or the path of an .html file, got {type(page).__name__}")
+    path = Path(page).expanduser()
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"page must be HTML text or the path of an .html file; {os.fspath(page)!r} is neither")
+    path = path.resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"page file not found: {path}")
+    return None, path

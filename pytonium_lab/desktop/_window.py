@@ -13,6 +13,7 @@ import os
 import time
 from typing import Iterable
 
+from .._page import locate_page
 from .._store import StateStore
 from ._backends import WindowProcess, launch, resolve_backend
 from ._server import Session, get_server
@@ -57,22 +58,13 @@ def show(session: Session, url: str, width: int, height: int, *, backend: str, t
 
 
 def _serve_page(session: Session, page: str | os.PathLike[str]) -> str:
-    """Serve ``page`` as ``app/...``: HTML text as a document, a file with its folder (for assets).
-
-    Same rule as the widget: a ``str`` containing ``<`` is HTML, anything else a path.
-    """
-    if isinstance(page, str) and "<" in page:
-        session.add_document("app", "index.html", page)
+    """Serve ``page`` as ``app/...``: HTML text as a document, a file with its folder (for assets)."""
+    text, path = locate_page(page)
+    if path is None:
+        session.add_document("app", "index.html", text)  # type: ignore[arg-type]
         return "index.html"
-    if not isinstance(page, (str, os.PathLike)):
-        raise TypeError(f"page must be HTML text or the path of an .html file, got {type(page).__name__}")
-    path = os.path.abspath(os.path.expanduser(os.fspath(page)))
-    if not path.lower().endswith((".html", ".htm")):
-        raise ValueError(f"page must be HTML text or the path of an .html file; {os.fspath(page)!r} is neither")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"open_window: page file {path!r} does not exist")
-    session.add_folder("app", os.path.dirname(path))
-    return os.path.basename(path)
+    session.add_folder("app", str(path.parent))
+    return path.name
 
 
 class WindowHandle:

@@ -1,0 +1,156 @@
+"""StateWidget: a notebook view of a StateStore (an anywidget).
+
+The user's page runs in a sandboxed iframe built from ``_srcdoc`` (the page,
+its relative assets inlined, the JS runtime injected). Configuration travels
+as synced traitlets; state travels as protocol messages (docs/protocol.md)
+over the widget's custom messages, through one :class:`StoreLink` per widget.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import anywidget
+import traitlets
+
+from ._assets import inline_assets
+from ._cell_flush import flush_at_cell_end
+from ._link import StoreLink
+from ._page import inject_runtime, locate_page
+from ._store import StateStore
+from ._values import check_name
+
+__all__ = ["StateWidget", "load_page"]
+
+
+@lru_cache(maxsize=1)
+def _widget_esm() -> str:
+    path = resources.files("pytonium_lab") / "static" / "widget.js"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RuntimeError(
+            "pytonium_lab/static/widget.js is missing: build the front end with "
+            "`npm --prefix js ci && npm --prefix js run build` (scripts/setup.sh does this)"
+        ) from None
+
+
+def load_page(page: str | os.PathLike[str]) -> tuple[str, Path | None]:
+    """Return ``(html, directory)`` for HTML text or the path of an ``.html`` file."""
+    text, path = locate_page(page)
+    if path is None:
+        return text, None  # type: ignore[return-value]
+    try:
+        return path.read_text(encoding="utf-8"), path.parent
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"page {path} is not UTF-8 text: {exc}") from None
+
+
+def build_srcdoc(page: str | os.PathLike[str]) -> str:
+    """The iframe document for ``page``: assets inlined, runtime injected (postMessage transport)."""
+    html, directory = load_page(page)
+    if directory is not None:
+        html = inline_assets(html, directory, page=str(page))
+    return inject_runtime(html, {"transport": "postMessage"})
+
+
+def _check_namespaces(namespaces: Iterable[str] | None) -> list[str] | None:
+    if namespaces is None:
+        return None
+    if isinstance(namespaces, str):
+        raise TypeError(f"namespaces must be a list of str, not the str {namespaces!r}")
+    names = list(namespaces)
+    for name in names:
+        check_name(name, "-")
+    return names
+
+
+class StateWidget(anywidget.AnyWidget):
+    """Shows ``page`` in a notebook output, as a live view of ``store``.
+
+    ``page`` is HTML text or the path of an ``.html`` file (its relative CSS,
+    scripts and images are inlined, so they travel over the comm).
+    ``height`` is a CSS length (an int means pixels). ``namespaces`` limits
+    what the view sees and may write (``None``: everything). Display the
+    widget several times, or make several widgets on one store: every view
+    stays in sync.
+    """
+
+    _esm = traitlets.Unicode().tag(sync=True)
+    _srcdoc = traitlets.Unicode().tag(sync=True)
+    height = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value="400px").tag(sync=True)
+    namespaces = traitlets.List(traitlets.Unicode(), default_value=None, allow_none=True, read_only=True).tag(
+        sync=True
+    )
+
+    def __init__(
+        self,
+        store: StateStore,
+        page: str | os.PathLike[str],
+        *,
+        height: int | str = "400px",
+        namespaces: Iterable[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(store, StateStore):
+            raise TypeError(f"store must be a StateStore, got {type(store).__name__}")
+        names = _check_namespaces(namespaces)
+        _widget_esm()  # bad input and a missing JS build fail here, before a comm is opened
+        srcdoc = build_srcdoc(page)
+        self.store = store
+        self._page = page
+        self._namespaces = names
+        super().__init__(_srcdoc=srcdoc, height=height, **kwargs)
+        self._link = StoreLink(store, self._send_to_views, namespaces=names, interval=1 / 60)
+        self.on_msg(self._on_view_message)
+        flush_at_cell_end(self._link)
+
+    @traitlets.default("_esm")
+    def _default_esm(self) -> str:
+        return _widget_esm()
+
+    @traitlets.default("namespaces")
+    def _default_namespaces(self) -> list[str] | None:
+        return self._namespaces
+
+    @traitlets.validate("height")
+    def _valid_height(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if isinstance(value, bool) or (isinstance(value, int) and value <= 0):
+            raise traitlets.TraitError(f"height must be a CSS length or a positive int (pixels), got {value!r}")
+        if isinstance(value, int):
+            return f"{value}px"
+        if not value.strip():
+            raise traitlets.TraitError("height must not be empty (try '400px')")
+        return value
+
+    def _send_to_views(self, message: dict[str, Any]) -> None:
+        self.send(message)  # looked up per call, so a test can replace ``send``
+
+    def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        self._link.receive(content)
+
+    def flush(self) -> None:
+        """Send pending state changes to the views now (cells end with a flush anyway)."""
+        self._link.flush()
+
+    def close(self) -> None:
+        """Stop following the store and close the widget's views."""
+        link = getattr(self, "_link", None)
+        if link is not None:
+            link.close()
+        super().close()
+
+    def open_window(self, **kwargs: Any) -> Any:
+        """Open the same page on the same store in a desktop window (see ``pytonium_lab.desktop``)."""
+        from .desktop import open_window
+
+        return open_window(self.store, self._page, namespaces=self.namespaces, **kwargs)
+
+    def __repr__(self) -> str:
+        page = self._page if isinstance(self._page, os.PathLike) or "<" not in self._page else "<html text>"
+        return f"<StateWidget page={str(page)!r} namespaces={self.namespaces!r} store={self.store!r}>"

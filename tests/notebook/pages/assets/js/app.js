@@ -1,0 +1,3 @@
+window.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("js").textContent = "script ran: " + typeof Pytonium.appState.getState;
+});

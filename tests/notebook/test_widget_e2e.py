@@ -1,0 +1,136 @@
+"""StateWidget in a real JupyterLab: cells drive pages, pages drive Python handlers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+PAGES = Path(__file__).parent / "pages"
+COUNTER = str(PAGES / "counter.html")
+
+SETUP = f"""
+from pytonium_lab import StateStore, StateWidget
+store = StateStore()
+edits = []
+class Recorder:
+    def update_state(self, namespace, key, value):
+        edits.append((namespace, key, value))
+store.add_state_handler(Recorder(), ["demo"])
+store.set_state("demo", "count", 1)
+widget = StateWidget(store, {COUNTER!r}, height=120)
+widget
+"""
+
+
+def test_cell_set_state_changes_the_page(notebook) -> None:
+    lab = notebook([SETUP])
+    expect(lab.view(0).locator("#count")).to_have_text("1", timeout=20_000)
+    lab.run('store.set_state("demo", "count", 41)')
+    expect(lab.view(0).locator("#count")).to_have_text("41")
+
+
+def test_click_in_the_page_reaches_a_python_handler(notebook) -> None:
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    lab.view(0).locator("#inc").click()
+    expect(lab.view(0).locator("#count")).to_have_text("2")
+    out = lab.run_until("print(edits[-1], store.get_state('demo', 'count'))", "('demo', 'count', 2) 2")
+    assert "('demo', 'count', 2) 2" in out
+
+
+def test_views_of_one_store_stay_in_sync(notebook) -> None:
+    lab = notebook([SETUP, f"other = StateWidget(store, {COUNTER!r}, height=120)\nother", "display(widget)"])
+    for n in range(3):
+        lab.wait_view_ready(n)
+    lab.view(1).locator("#inc").click()
+    lab.view(2).locator("#inc").click()
+    for n in range(3):
+        expect(lab.view(n).locator("#count")).to_have_text("3")
+    lab.run('store.set_state("demo", "count", 10)')
+    for n in range(3):
+        expect(lab.view(n).locator("#count")).to_have_text("10")
+    assert "[1, 2, 3, 10]" in lab.run_until("print([v for _, _, v in edits])", "[1, 2, 3, 10]")
+
+
+def test_reloading_the_browser_page_restores_the_state(notebook) -> None:
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    lab.view(0).locator("#inc").click()
+    lab.run('store.set_state("demo", "note", "kept")\nstore.set_state("demo", "count", store.get_state("demo", "count") + 5)')
+    expect(lab.view(0).locator("#count")).to_have_text("7")
+    lab.save()
+    lab.reload()
+    lab.wait_view_ready(0)
+    expect(lab.view(0).locator("#count")).to_have_text("7")
+    assert lab.view_eval(0, "() => Pytonium.appState.getState('demo', 'note')") == "kept"
+
+
+def test_a_cell_of_100000_writes_stays_under_the_iopub_limit(notebook) -> None:
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    lab.view_eval(
+        0,
+        """() => window.addEventListener("countChanged", (e) => {
+            if (e.detail.value === 99999) window.finalAt = performance.timeOrigin + performance.now();
+        })""",
+    )
+    lab.run("sent = []\n_send = widget.send\nwidget.send = lambda m: (sent.append(m['t']), _send(m))")
+    lab.run("import time\nfor i in range(100_000):\n    store.set_state('demo', 'count', i)\nend = time.time()")
+    expect(lab.view(0).locator("#count")).to_have_text("99999", timeout=5_000)
+    out = lab.run("print(len(sent), end)").split()
+    assert int(out[0]) < 200, out  # ~60 batches a second while the loop runs, not 100,000 messages
+    assert "IOPub message rate exceeded" not in lab.page.locator(".jp-Notebook").inner_text()
+    shown_ms = lab.view_eval(0, "() => window.finalAt") - float(out[1]) * 1000
+    assert shown_ms < 300, shown_ms  # the cell-end flush: ~tens of ms (bench/widget.py measures it)
+
+
+BAD_CALLS = [
+    "() => Pytonium.appState.setState('demo', 'count', undefined)",
+    "() => Pytonium.appState.setState('demo', 'count', () => 1)",
+    "() => Pytonium.appState.setState('demo', 'count', NaN)",
+    "() => Pytonium.appState.setState('demo', 'count', {a: [1, new Map()]})",
+    "() => Pytonium.appState.setState('demo', 'count', new Date())",
+    "() => { const o = {}; o.self = o; Pytonium.appState.setState('demo', 'count', o); }",
+    "() => Pytonium.appState.setState('', 'count', 1)",
+    "() => Pytonium.appState.setState('demo', 7, 1)",
+]
+
+
+def test_bad_set_state_calls_throw_in_the_page_and_change_nothing(notebook) -> None:
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    for call in BAD_CALLS:
+        result = lab.view_eval(
+            0, f"() => {{ try {{ ({call})(); return 'no error'; }} catch (e) {{ return e.name + ': ' + e.message; }} }}"
+        )
+        assert result.startswith("TypeError: "), (call, result)
+    assert "demo.count" in lab.view_eval(
+        0, "() => { try { Pytonium.appState.setState('demo', 'count', {a: [1, new Map()]}); } catch (e) { return e.message; } }"
+    )
+    assert lab.view_eval(0, "() => Pytonium.appState.getState('demo', 'count')") == 1
+    lab.view(0).locator("#inc").click()  # a good write after the bad ones still goes through
+    out = lab.run_until("print(store.snapshot(), edits)", "('demo', 'count', 2)]")
+    assert out.strip() == "{'demo': {'count': 2}} [('demo', 'count', 1), ('demo', 'count', 2)]"
+
+
+def test_relative_css_js_and_images_render(notebook) -> None:
+    page = PAGES / "assets" / "index.html"
+    lab = notebook([f"from pytonium_lab import StateStore, StateWidget\nStateWidget(StateStore(), {str(page)!r}, height=200)"])
+    view = lab.view(0)
+    expect(view.locator("#js")).to_have_text("script ran: function", timeout=20_000)
+    expect(view.locator("#title")).to_have_css("color", "rgb(200, 30, 40)")
+    assert view.locator("#tile").evaluate("e => getComputedStyle(e).backgroundImage").startswith('url("data:image/png')
+    view.locator("#logo").evaluate("img => img.decode()")
+    assert view.locator("#logo").evaluate("img => [img.naturalWidth, img.naturalHeight]") == [7, 5]
+
+
+def test_a_write_larger_than_the_websocket_limit_arrives_in_chunks(notebook) -> None:
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    # 12 MB of JSON: one websocket message over 10 MiB would close the connection and be lost.
+    lab.view_eval(0, "() => Pytonium.appState.setState('demo', 'blob', 'x'.repeat(12 * 1024 * 1024))")
+    out = lab.run_until("print(len(store.get_state('demo', 'blob') or ''))", str(12 * 1024 * 1024), timeout=30)
+    assert out.strip() == str(12 * 1024 * 1024)
+    lab.run('store.set_state("demo", "count", 5)')  # the connection survived
+    expect(lab.view(0).locator("#count")).to_have_text("5")
