@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 from . import _protocol as proto
 from ._store import Change, StateStore
 from ._throttle import Soon, Throttle
+from ._values import check_namespaces
 
 __all__ = ["StoreLink"]
 
@@ -41,7 +42,8 @@ class StoreLink:
         schedule: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self.store = store
-        self.namespaces = None if namespaces is None else frozenset(namespaces)
+        names = check_namespaces(namespaces)
+        self.namespaces = None if names is None else frozenset(names)
         self._send = send
         self._lock = threading.RLock()
         self._pending: dict[tuple[str, str], Change] = {}

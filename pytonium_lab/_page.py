@@ -14,24 +14,28 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["inject_runtime", "locate_page", "runtime_source"]
+__all__ = ["inject_runtime", "locate_page", "runtime_source", "static_text"]
 
 _HEAD = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 _HTML = re.compile(r"<html(\s[^>]*)?>", re.IGNORECASE)
 _DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1)
-def runtime_source() -> str:
-    """The built runtime (``js/`` -> ``static/runtime.js``); a clear error if it was not built."""
-    path = resources.files("pytonium_lab") / "static" / "runtime.js"
+@lru_cache(maxsize=4)
+def static_text(name: str) -> str:
+    """A built JS file of ``static/`` (made from ``js/``); a clear error if it was not built."""
     try:
-        return path.read_text(encoding="utf-8")
+        return (resources.files("pytonium_lab") / "static" / name).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RuntimeError(
-            "pytonium_lab/static/runtime.js is missing: build the JS runtime with "
+            f"pytonium_lab/static/{name} is missing: build the JS with "
             "`npm --prefix js ci && npm --prefix js run build` (scripts/setup.sh does this)"
         ) from None
+
+
+def runtime_source() -> str:
+    """The page runtime (``static/runtime.js``, ES2017)."""
+    return static_text("runtime.js")
 
 
 def _script(text: str) -> str:

@@ -21,7 +21,7 @@ from collections import deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from ._values import MAX_SAFE_INTEGER, check_name, clean_value, copy_value
+from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
 
 __all__ = ["Change", "StateStore", "PYTHON"]
 
@@ -348,11 +348,5 @@ def _make_change(change: tuple, value: Any) -> Change:
 
 
 def _namespace_set(namespaces: Iterable[str] | None) -> frozenset[str] | None:
-    if namespaces is None:
-        return None
-    if isinstance(namespaces, str):
-        raise TypeError(f"namespaces must be a list of str, not the str {namespaces!r}")
-    wanted = frozenset(namespaces)
-    for namespace in wanted:
-        check_name(namespace, "-")
-    return wanted
+    names = check_namespaces(namespaces)
+    return None if names is None else frozenset(names)

@@ -9,9 +9,9 @@ one walk, so the store never holds an object the caller can still mutate.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterable
 
-__all__ = ["MAX_SAFE_INTEGER", "check_name", "copy_value", "clean_value"]
+__all__ = ["MAX_SAFE_INTEGER", "check_name", "check_namespaces", "copy_value", "clean_value"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -28,6 +28,21 @@ def check_name(namespace: object, key: object) -> None:
             )
         if not name:
             raise ValueError(f"state {label} must not be empty ({_where(namespace, key)})")
+
+
+def check_namespaces(namespaces: Iterable[str] | None) -> list[str] | None:
+    """A namespace filter as a list (``None``: every namespace); a lone str is a mistake."""
+    if namespaces is None:
+        return None
+    if isinstance(namespaces, str):
+        raise TypeError(f"namespaces must be a list of str, not the str {namespaces!r}")
+    names = list(namespaces)
+    for name in names:
+        if type(name) is not str:
+            raise TypeError(f"namespaces must be str, got {type(name).__name__} {name!r} in {names!r}")
+        if not name:
+            raise ValueError(f"namespaces must not be empty strings: {names!r}")
+    return names
 
 
 def clean_value(namespace: str, key: str, value: Any) -> Any:

@@ -9,8 +9,6 @@ over the widget's custom messages, through one :class:`StoreLink` per widget.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -20,23 +18,15 @@ import traitlets
 from ._assets import inline_assets
 from ._cell_flush import flush_at_cell_end
 from ._link import StoreLink
-from ._page import inject_runtime, locate_page
+from ._page import inject_runtime, locate_page, static_text
 from ._store import StateStore
-from ._values import check_name
+from ._values import check_namespaces
 
 __all__ = ["StateWidget", "load_page"]
 
 
-@lru_cache(maxsize=1)
 def _widget_esm() -> str:
-    path = resources.files("pytonium_lab") / "static" / "widget.js"
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RuntimeError(
-            "pytonium_lab/static/widget.js is missing: build the front end with "
-            "`npm --prefix js ci && npm --prefix js run build` (scripts/setup.sh does this)"
-        ) from None
+    return static_text("widget.js")
 
 
 def load_page(page: str | os.PathLike[str]) -> tuple[str, Path | None]:
@@ -56,17 +46,6 @@ def build_srcdoc(page: str | os.PathLike[str]) -> str:
     if directory is not None:
         html = inline_assets(html, directory, page=str(page))
     return inject_runtime(html, {"transport": "postMessage"})
-
-
-def _check_namespaces(namespaces: Iterable[str] | None) -> list[str] | None:
-    if namespaces is None:
-        return None
-    if isinstance(namespaces, str):
-        raise TypeError(f"namespaces must be a list of str, not the str {namespaces!r}")
-    names = list(namespaces)
-    for name in names:
-        check_name(name, "-")
-    return names
 
 
 class StateWidget(anywidget.AnyWidget):
@@ -98,7 +77,7 @@ class StateWidget(anywidget.AnyWidget):
     ) -> None:
         if not isinstance(store, StateStore):
             raise TypeError(f"store must be a StateStore, got {type(store).__name__}")
-        names = _check_namespaces(namespaces)
+        names = check_namespaces(namespaces)
         _widget_esm()  # bad input and a missing JS build fail here, before a comm is opened
         srcdoc = build_srcdoc(page)
         self.store = store

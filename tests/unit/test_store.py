@@ -124,8 +124,10 @@ def test_handler_without_remove_state_is_skipped_on_removal(store):
 def test_namespaces_must_be_a_list_not_a_str(store):
     with pytest.raises(TypeError, match="list of str"):
         store.add_state_handler(Recorder(), "settings")
-    with pytest.raises(ValueError, match="namespace must not be empty"):
+    with pytest.raises(ValueError, match="must not be empty"):
         store.subscribe(print, [""])
+    with pytest.raises(TypeError, match="namespaces must be str, got int"):
+        store.add_state_handler(Recorder(), ["ok", 3])
 
 
 def test_subscribe_change_objects_and_unsubscribe(store):

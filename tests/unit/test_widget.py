@@ -80,7 +80,7 @@ def test_bad_page_is_a_clear_error(store: StateStore, page: object, error: type,
         ({"height": True}, traitlets.TraitError, "positive int"),
         ({"height": " "}, traitlets.TraitError, "must not be empty"),
         ({"namespaces": "settings"}, TypeError, "not the str 'settings'"),
-        ({"namespaces": ["ok", ""]}, ValueError, "namespace must not be empty"),
+        ({"namespaces": ["ok", ""]}, ValueError, "namespaces must not be empty"),
     ],
 )
 def test_bad_options_are_clear_errors(store: StateStore, kwargs: dict, error: type, match: str) -> None:
@@ -171,9 +171,9 @@ def test_open_window_passes_the_page_source(store: StateStore, monkeypatch: pyte
 
 def test_missing_front_end_build_is_a_clear_error(store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.undo()
-    widget_module._widget_esm.cache_clear()
-    monkeypatch.setattr(widget_module.resources, "files", lambda _pkg: widget_module.Path("/nonexistent"))
+    page_module.static_text.cache_clear()
+    monkeypatch.setattr(page_module.resources, "files", lambda _pkg: widget_module.Path("/nonexistent"))
     monkeypatch.setattr(page_module, "runtime_source", lambda: "")
     with pytest.raises(RuntimeError, match="static/widget.js is missing"):
         StateWidget(store, PAGE)
-    widget_module._widget_esm.cache_clear()
+    page_module.static_text.cache_clear()
