@@ -38,7 +38,9 @@ def main():
     }
     switches = {"disable-gpu": "", "disable-gpu-compositing": ""}
     sys.excepthook = cef.ExceptHook
-    cef.Initialize(settings, switches)
+    if cef.Initialize(settings, switches) is False:  # seen under heavy load; the parent retries once
+        sys.stderr.write("cef.Initialize() failed (is the X display reachable?)\n")
+        sys.exit(3)
 
     state = {"browser": None, "closed": False}
 

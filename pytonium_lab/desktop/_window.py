@@ -38,23 +38,30 @@ def show(session: Session, url: str, width: int, height: int, *, backend: str, t
     """Open a window on ``url`` and, for our own pages, wait until the page is connected.
 
     Waiting makes ``initialize`` fail loudly (with the engine's stderr) when
-    the window cannot start, instead of a loop that ends silently.
+    the window cannot start, instead of a loop that ends silently. An engine
+    that dies before its page connects is started once more: CEF 66 now and
+    then fails its own start on a heavily loaded machine.
     """
-    session.connected.clear()
-    window = launch(backend, url, width, height, title=title, debug=debug)
-    if not wait:
-        return window
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if session.connected.wait(0.02):
+    for attempt in (1, 2):
+        session.connected.clear()
+        window = launch(backend, url, width, height, title=title, debug=debug)
+        if not wait:
             return window
-        if not window.is_alive():
-            tail = window.error_tail()
-            window.close(0)
-            raise RuntimeError(f"the {window.backend} window exited before its page connected "
-                               f"(exit code {window.process.poll()}); its stderr ends with:\n{tail}")
-    log.warning("the %s window did not connect within %.0f s; going on", window.backend, READY_TIMEOUT)
-    return window
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline and window.is_alive():
+            if session.connected.wait(0.02):
+                return window
+        if window.is_alive():
+            log.warning("the %s window did not connect within %.0f s; going on", window.backend, READY_TIMEOUT)
+            return window
+        tail = window.error_tail()
+        window.close(0)
+        why = (f"the {window.backend} window exited before its page connected "
+               f"(exit code {window.process.poll()}); its stderr ends with:\n{tail}")
+        if attempt == 2:
+            raise RuntimeError(why)
+        log.warning("%s\nstarting it once more", why)
+    raise AssertionError("unreachable")
 
 
 def _serve_page(session: Session, page: str | os.PathLike[str]) -> str:

@@ -86,3 +86,26 @@ def test_query_and_fragment_survive_the_url_mapping():
     server, session = get_server(), Session(StateStore())
     url = server.page_url(session, "app", "a b.html", "?x=1&y=2#top")
     assert url == f"{server.origin}/_s/{session.id}/app/a%20b.html?token={session.token}&x=1&y=2#top"
+
+
+@pytest.mark.e2e
+def test_an_engine_that_dies_at_start_is_started_once_more(tmp_path, backend, monkeypatch, caplog, closing):
+    from pytonium_lab.desktop import _window
+
+    real_launch, launches = _window.launch, []
+
+    def dies_the_first_time(*args, **kwargs):
+        launches.append(args)
+        with monkeypatch.context() as patch:
+            if len(launches) == 1:
+                patch.setenv("DISPLAY", ":999")  # no X server there: the engine exits at once
+            return real_launch(*args, **kwargs)
+
+    monkeypatch.setattr(_window, "launch", dies_the_first_time)
+    (tmp_path / "index.html").write_text("<p>x</p>")
+    p = Pytonium(backend=backend)
+    closing(p)
+    p.add_custom_scheme("app", str(tmp_path))
+    p.initialize("app://index.html", 400, 300)
+    assert p.is_running() and len(launches) == 2
+    assert "starting it once more" in caplog.text
