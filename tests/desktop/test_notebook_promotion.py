@@ -13,6 +13,12 @@ function onReady() {
   const text = Pytonium.appState.getState("demo", "text");
   document.getElementById("v").textContent = text;
   Pytonium.appState.setState("demo", "reply", text + " / seen by the window");
+  Pytonium.appState.registerForStateUpdates("textChanged", ["demo"], false, true);
+  window.addEventListener("textChanged", (e) => {
+    if (e.detail.key !== "text") return;
+    document.getElementById("v").textContent = e.detail.value;
+    Pytonium.appState.setState("demo", "seen", e.detail.value);  // tell Python what the window shows
+  });
 }
 if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
 </script></body></html>"""
@@ -34,6 +40,15 @@ for _ in range(1000):
         break
     await asyncio.sleep(0.01)
 assert store.get_state("demo", "reply") == "from the kernel / seen by the window", store.snapshot()
+""",
+    """
+# A later cell's set_state reaches the open window, whose answer reaches Python again.
+store.set_state("demo", "text", "from a later cell")
+for _ in range(1000):
+    if store.get_state("demo", "seen") == "from a later cell":
+        break
+    await asyncio.sleep(0.01)
+assert store.get_state("demo", "seen") == "from a later cell", store.snapshot()
 """,
     """
 handle.close()

@@ -38,10 +38,12 @@ def test_notebook_executes_with_nbclient(name: str) -> None:
 
 @pytest.fixture
 def lab_notebooks(lab) -> Path:
-    target = lab.root / "notebooks"
-    if not target.exists():
-        shutil.copytree(NOTEBOOKS, target)
-    return target
+    """The notebooks, and the examples whose pages they share, under the lab's root."""
+    for folder in ("notebooks", "examples"):
+        target = lab.root / folder
+        if not target.exists():
+            shutil.copytree(NOTEBOOKS.parent / folder, target)
+    return lab.root / "notebooks"
 
 
 def test_live_sensors_in_jupyterlab(lab_notebooks: Path, notebook_page) -> None:
