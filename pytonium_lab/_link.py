@@ -87,6 +87,17 @@ class StoreLink:
             self._deliver(message)
 
     def _send_snapshot(self, to: str | None) -> None:
+        self._snapshot(to, self._deliver)
+
+    def initial_snapshot(self) -> dict[str, Any]:
+        """A snapshot for no view in particular, consistent with the batches to come.
+
+        A notebook widget ships it in its model state, so a view can start
+        while the kernel is busy running a cell (it cannot answer ``hello`` then).
+        """
+        return self._snapshot(None, lambda message: message)
+
+    def _snapshot(self, to: str | None, then: Callable[[dict[str, Any]], Any]) -> Any:
         # Take the store's lock before ours, never inside it: the store holds its
         # lock while it hands us changes (_on_changes), so the other order deadlocks.
         while True:
@@ -97,8 +108,7 @@ class StoreLink:
                 # Changes up to `revision` are in the snapshot: do not send them again.
                 self._pending = {k: c for k, c in self._pending.items() if c.revision > revision}
                 ack = self._last_acks.get(to, 0) if to else 0
-                self._deliver(proto.snapshot_message(to, self._seq, revision, self.namespaces, state, ack))
-                return
+                return then(proto.snapshot_message(to, self._seq, revision, self.namespaces, state, ack))
 
     def _deliver(self, message: dict[str, Any]) -> None:
         try:

@@ -61,6 +61,9 @@ class StateWidget(anywidget.AnyWidget):
 
     _esm = traitlets.Unicode().tag(sync=True)
     _srcdoc = traitlets.Unicode().tag(sync=True)
+    # The state when the widget was made: views start from it (and the batches
+    # after it) even while the kernel is busy and cannot answer their hello.
+    _boot = traitlets.Dict().tag(sync=True)
     height = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value="400px").tag(sync=True)
     namespaces = traitlets.List(traitlets.Unicode(), default_value=None, allow_none=True, read_only=True).tag(
         sync=True
@@ -85,6 +88,7 @@ class StateWidget(anywidget.AnyWidget):
         self._namespaces = names
         super().__init__(_srcdoc=srcdoc, height=height, **kwargs)
         self._link = StoreLink(store, self._send_to_views, namespaces=names, interval=1 / 60)
+        self._boot = self._link.initial_snapshot()
         self.on_msg(self._on_view_message)
         flush_at_cell_end(self._link)
 

@@ -229,6 +229,11 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
     } else if (msg.t === "error") {
       if (msg.to !== viewId) return;
       warn("Pytonium: the store refused write " + msg.id + " (" + msg.ns + "." + msg.key + "): " + msg.message);
+      // The refused write will never come back: stop waiting for it, and take the
+      // store's value from the snapshot (which may come from a mirror not yet acked).
+      pending.forEach((id, where) => {
+        if (id === msg.id) pending.delete(where);
+      });
       hello();
     }
   }

@@ -316,6 +316,15 @@ describe("snapshots, batches and resync", () => {
     expect(sent[sent.length - 1]).toEqual({ t: "hello", view: ME });
   });
 
+  it("a refused write stops being pending, so a snapshot without its ack still drops it", () => {
+    const { appState, push } = setup({ warn: () => {} });
+    push(snapshot(1, { a: { k: 1 } }));
+    appState.setState("a", "k", 2); // write 1, refused by the store
+    push({ t: "error", to: ME, ns: "a", key: "k", id: 1, message: "no" });
+    push(snapshot(1, { a: { k: 1 } }, { ack: 0 })); // e.g. from the model's mirror, before the ack
+    expect(appState.getState("a", "k")).toBe(1);
+  });
+
   it("messages of unknown shape are ignored", () => {
     const { appState, push } = setup();
     push(null as unknown as Record<string, unknown>);

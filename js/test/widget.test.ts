@@ -88,12 +88,31 @@ describe("widget render", () => {
 
   it("cleanup removes every listener and the iframe", () => {
     const { model, sent, iframe, cleanup, el } = mount();
-    expect(model.count()).toBe(3);
+    expect(model.count()).toBe(5); // 3 of the view, 2 of the model's mirror
     const page = iframe.contentWindow;
     cleanup();
-    expect(model.count()).toBe(0);
+    expect(model.count()).toBe(2); // the mirror lives as long as the model
     expect(el.querySelector("iframe")).toBeNull();
     fromWindow(page, { pytonium: { t: "hello", view: "view:late" } });
     expect(sent).toEqual([]);
+  });
+});
+
+describe("views start without the kernel", () => {
+  it("a page's hello is answered at once from the model's mirror, and still asked of the kernel", () => {
+    const boot = { t: "snapshot", to: null, seq: 0, rev: 1, namespaces: null, state: { a: { k: 1 } }, ack: 0 };
+    const { model, sent, iframe } = mount({ _srcdoc: "<p>hi</p>", height: "300px", _boot: boot });
+    const post = vi.spyOn(iframe.contentWindow!, "postMessage").mockImplementation(() => {});
+    model.emit("msg:custom", { t: "batch", seq: 1, changes: [{ ns: "a", key: "k", value: 2, removed: false, origin: "python", rev: 2 }] }, []);
+    fromWindow(iframe.contentWindow, { pytonium: { t: "hello", view: "view:late" } });
+    expect(sent).toEqual([{ t: "hello", view: "view:late" }]);
+    const answer = post.mock.calls[post.mock.calls.length - 1][0] as { pytonium: { to: string; seq: number; state: unknown } };
+    expect(answer.pytonium).toMatchObject({ t: "snapshot", to: "view:late", seq: 1, state: { a: { k: 2 } } });
+  });
+
+  it("without a boot snapshot the hello goes to the kernel", () => {
+    const { sent, iframe } = mount();
+    fromWindow(iframe.contentWindow, { pytonium: { t: "hello", view: "view:abc" } });
+    expect(sent).toEqual([{ t: "hello", view: "view:abc" }]);
   });
 });

@@ -223,3 +223,14 @@ def test_views_converge_under_concurrent_writers(store):
             for change in message["changes"]:
                 mirror.setdefault(change["ns"], {})[change["key"]] = change["value"]
     assert mirror == store.snapshot()
+
+
+def test_initial_snapshot_is_for_no_view_and_consistent_with_later_batches(store):
+    store.set_state("ns", "a", 1)
+    wire = Wire()
+    link = StoreLink(store, wire, interval=10)
+    boot = link.initial_snapshot()
+    assert boot["to"] is None and boot["seq"] == 0 and boot["state"] == {"ns": {"a": 1}}
+    assert wire.messages == []  # returned, not sent
+    store.set_state("ns", "a", 2)
+    assert wire.of("batch")[0]["seq"] == boot["seq"] + 1
