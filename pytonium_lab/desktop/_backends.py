@@ -43,7 +43,7 @@ def resolve_backend(name: str = "auto") -> str:
         log.info("desktop backend: %s%s", chosen, "" if chosen == "cef" else " (no CEF runtime: " + SETUP_HINT + ")")
         return chosen
     if name not in BACKENDS:
-        raise ValueError(f"backend must be 'auto', 'cef' or 'chromium', got {name!r}")
+        raise ValueError(f"backend must be 'auto', 'cef', 'chromium' or (for Pytonium) 'notebook', got {name!r}")
     return name
 
 

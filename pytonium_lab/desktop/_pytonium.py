@@ -3,10 +3,16 @@
 State lives in the store (Python), not in the page: closing, reloading or
 killing the window loses nothing, and a new ``initialize`` shows the current
 state. Several ``Pytonium`` objects on one store are several synced windows.
+
+In a Jupyter kernel, ``backend="auto"`` shows the page inline as a
+:class:`~pytonium_lab.StateWidget` instead (``backend="notebook"`` asks for it
+anywhere; ``"cef"``/``"chromium"`` still open a desktop window from a kernel),
+so the spec's Python runs in a notebook with only the import line changed.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Iterable
 
@@ -33,6 +39,7 @@ class Pytonium:
         self._folders: dict[str, str] = {}
         self._session: Session | None = None
         self._window: WindowProcess | None = None
+        self._widget: Any = None  # the StateWidget of the notebook backend
 
     # ---- state (the store's API) ---------------------------------------------------
 
@@ -69,6 +76,9 @@ class Pytonium:
             raise RuntimeError("initialize: this Pytonium window is already running; call shutdown() first")
         if type(url) is not str:
             raise TypeError(f"url must be a str, got {type(url).__name__}")
+        if _inline(self.backend):
+            self._widget = _show_inline(self.store, self._folders, url, height)
+            return
         if self._window is not None:  # the last window was closed or killed: reap what is left
             self._window.close()
             self._window = None
@@ -93,11 +103,19 @@ class Pytonium:
                             title=None, debug=self.debug, wait=ours)
 
     def is_running(self) -> bool:
-        """Whether the window is open (false within milliseconds of the user closing it)."""
+        """Whether the window (or the notebook view) is open; false within milliseconds of a close."""
+        if self._widget is not None:
+            return self._widget.comm is not None
         return self._window is not None and self._window.is_alive()
 
     def update_message_loop(self) -> None:
-        """Apply the page's queued writes (runs your handlers on this thread)."""
+        """Apply the page's queued writes (runs your handlers on this thread).
+
+        In the notebook backend the kernel delivers the page's writes itself
+        (between cells, or while a cell awaits); this sends Python's pending ones.
+        """
+        if self._widget is not None:
+            self._widget.flush()
         if self._session is not None:
             self._session.pump()
 
@@ -108,6 +126,9 @@ class Pytonium:
 
     def shutdown(self) -> None:
         """Close the window, its connections and its processes (idempotent)."""
+        if self._widget is not None:
+            self._widget.close()
+            self._widget = None
         if self._session is not None:
             self._session.pump()
             get_server().remove(self._session)
@@ -118,3 +139,38 @@ class Pytonium:
     def __repr__(self) -> str:
         state = "running" if self.is_running() else "not running"
         return f"<Pytonium {state} {self.store!r}>"
+
+
+def _inline(backend: str) -> bool:
+    """Whether ``backend`` means the notebook view (``auto`` does inside a Jupyter kernel)."""
+    chosen = backend if backend != "auto" else os.environ.get("PYTONIUM_LAB_BACKEND") or "auto"
+    return chosen == "notebook" or (chosen == "auto" and _in_jupyter_kernel())
+
+
+def _in_jupyter_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel (where a view can be shown inline)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _show_inline(store: StateStore, folders: dict[str, str], url: str, height: int) -> Any:
+    """Display the page of ``scheme://path`` as a StateWidget in the current notebook output."""
+    from IPython.display import display
+
+    from ..widget import StateWidget
+    from ._schemes import resolve_inside
+
+    found = _CUSTOM_URL.fullmatch(url)
+    scheme = found.group(1).lower() if found else ""
+    if scheme not in folders:
+        known = ", ".join(f"{s}://" for s in folders) or "none; call add_custom_scheme first"
+        raise ValueError(f"initialize: the notebook view shows custom-scheme pages only, not {url!r} "
+                         f"(registered: {known})")
+    path = re.match(r"[^?#]*", found.group(2).lstrip("/")).group(0)
+    widget = StateWidget(store, resolve_inside(folders[scheme], path), height=height)
+    display(widget)
+    return widget
