@@ -76,8 +76,9 @@ class Pytonium:
             raise RuntimeError("initialize: this Pytonium window is already running; call shutdown() first")
         if type(url) is not str:
             raise TypeError(f"url must be a str, got {type(url).__name__}")
+        scheme, path, query = _split_url(url)
         if _inline(self.backend):
-            self._widget = _show_inline(self.store, self._folders, url, height)
+            self._widget = _show_inline(self.store, self._folders, scheme, path, url, height)
             return
         if self._window is not None:  # the last window was closed or killed: reap what is left
             self._window.close()
@@ -89,10 +90,7 @@ class Pytonium:
             server.add(self._session)
         else:
             self._session.loop = running_loop()
-        found = _CUSTOM_URL.fullmatch(url)
-        scheme = found.group(1).lower() if found else ""
         if scheme in self._folders:
-            path, query = re.match(r"([^?#]*)(.*)", found.group(2).lstrip("/"), re.DOTALL).groups()
             page, ours = server.page_url(self._session, scheme, path, query), True
         elif scheme in ("http", "https") or url == "about:blank":
             page, ours = url, False
@@ -157,20 +155,26 @@ def _in_jupyter_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _show_inline(store: StateStore, folders: dict[str, str], url: str, height: int) -> Any:
+def _split_url(url: str) -> tuple[str, str, str]:
+    """``scheme://path?query#fragment`` -> ``(scheme, path, "?query#fragment")`` (scheme lower-cased)."""
+    found = _CUSTOM_URL.fullmatch(url)
+    if found is None:
+        return "", "", ""
+    path, query = re.match(r"([^?#]*)(.*)", found.group(2).lstrip("/"), re.DOTALL).groups()
+    return found.group(1).lower(), path, query
+
+
+def _show_inline(store: StateStore, folders: dict[str, str], scheme: str, path: str, url: str, height: int) -> Any:
     """Display the page of ``scheme://path`` as a StateWidget in the current notebook output."""
     from IPython.display import display
 
     from ..widget import StateWidget
     from ._schemes import resolve_inside
 
-    found = _CUSTOM_URL.fullmatch(url)
-    scheme = found.group(1).lower() if found else ""
     if scheme not in folders:
         known = ", ".join(f"{s}://" for s in folders) or "none; call add_custom_scheme first"
         raise ValueError(f"initialize: the notebook view shows custom-scheme pages only, not {url!r} "
                          f"(registered: {known})")
-    path = re.match(r"[^?#]*", found.group(2).lstrip("/")).group(0)
     widget = StateWidget(store, resolve_inside(folders[scheme], path), height=height)
     display(widget)
     return widget

@@ -109,3 +109,19 @@ def test_an_engine_that_dies_at_start_is_started_once_more(tmp_path, backend, mo
     p.initialize("app://index.html", 400, 300)
     assert p.is_running() and len(launches) == 2
     assert "starting it once more" in caplog.text
+
+
+def test_notebook_backend_refuses_pages_it_cannot_show(tmp_path):
+    from pytonium_lab.desktop._schemes import OutsideFolder
+
+    (tmp_path / "web").mkdir()
+    (tmp_path / "secret.html").write_text("<p>secret</p>")
+    p = Pytonium(backend="notebook")
+    p.add_custom_scheme("app", str(tmp_path / "web"))
+    with pytest.raises(ValueError, match="custom-scheme pages only"):
+        p.initialize("https://example.org/", 400, 300)
+    with pytest.raises(OutsideFolder):
+        p.initialize("app://../secret.html", 400, 300)
+    with pytest.raises(FileNotFoundError):
+        p.initialize("app://missing.html", 400, 300)
+    assert not p.is_running()
