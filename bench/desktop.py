@@ -175,7 +175,9 @@ def anchor(n: int) -> list[float] | None:
     if python is None:
         return None
     script = Path(__file__).with_name("_cef_binding_anchor.py")
-    done = subprocess.run([str(python), str(script), str(n)], capture_output=True, text=True, timeout=120)
+    with tempfile.TemporaryDirectory(prefix="pytonium-anchor-") as workdir:  # CEF writes caches into its cwd
+        done = subprocess.run([str(python), str(script), str(n)], capture_output=True, text=True, timeout=120,
+                              cwd=workdir)
     for out_line in done.stdout.splitlines():
         if out_line.startswith("{"):
             return json.loads(out_line)["round_trip_ms"]

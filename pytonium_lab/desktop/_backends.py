@@ -54,6 +54,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies do not count; Linux /proc)."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return False
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
 def _die_with_parent() -> None:
     """In the child: get SIGTERM when the parent dies (Linux ``PR_SET_PDEATHSIG``).
 
@@ -165,6 +184,11 @@ class WindowProcess:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
             log.warning("window process %d did not exit after SIGKILL", self.process.pid)
+        # The engine's helpers (renderer, zygote, GPU) are not our children: wait
+        # until the kernel has taken them too, so "closed" means no process is left.
+        deadline = time.monotonic() + 2
+        while _group_alive(self.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def close(self, timeout: float = 2.0) -> None:
         """Ask the window to close, then kill what is left of its process group."""
