@@ -13,10 +13,13 @@ from __future__ import annotations
 import base64
 import html as html_lib
 import mimetypes
+import os
 import re
 import warnings
 from pathlib import Path
 from urllib.parse import unquote
+
+from ._paths import OutsideFolder, resolve_inside
 
 __all__ = ["inline_assets", "inline_css"]
 
@@ -64,6 +67,7 @@ def inline_css(css: str, base: Path) -> str:
 class _Inliner:
     def __init__(self, base: Path, page: str) -> None:
         self.base = base
+        self.root = os.path.realpath(base)  # nothing outside the page's folder is read
         self.page = page
 
     # ---- HTML --------------------------------------------------------------------
@@ -163,14 +167,14 @@ class _Inliner:
 
     def _find(self, ref: str, base: Path) -> Path | None:
         relative = unquote(re.split(r"[?#]", ref, maxsplit=1)[0])
-        path = (base / relative).resolve()
-        if path.is_file():
-            return path
-        warnings.warn(
-            f"{self.page}: asset {ref!r} not found (looked for {path}); it is left as it was",
-            UserWarning,
-            stacklevel=5,
-        )
+        from_root = os.path.relpath(os.path.join(os.path.realpath(base), relative), self.root)
+        try:
+            return Path(resolve_inside(self.root, from_root))
+        except OutsideFolder:
+            why = f"leaves the page's folder {self.root}: not read"
+        except OSError:
+            why = f"not found (looked for {base / relative})"
+        warnings.warn(f"{self.page}: asset {ref!r} {why}; it is left as it was", UserWarning, stacklevel=5)
         return None
 
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from .._store import StateStore
 from ._backends import WindowProcess, resolve_backend
-from ._schemes import check_scheme, served_folder
+from .._paths import check_scheme, served_folder
 from ._server import Session, get_server
 from ._window import running_loop, show
 
@@ -169,7 +169,7 @@ def _show_inline(store: StateStore, folders: dict[str, str], scheme: str, path: 
     from IPython.display import display
 
     from ..widget import StateWidget
-    from ._schemes import resolve_inside
+    from .._paths import resolve_inside
 
     if scheme not in folders:
         known = ", ".join(f"{s}://" for s in folders) or "none; call add_custom_scheme first"

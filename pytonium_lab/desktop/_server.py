@@ -32,7 +32,7 @@ from .. import _protocol as proto
 from .._link import StoreLink
 from .._page import inject_runtime
 from .._store import StateStore
-from ._schemes import OutsideFolder, check_scheme, resolve_inside, served_folder
+from .._paths import OutsideFolder, check_scheme, resolve_inside, served_folder
 
 __all__ = ["Session", "LoopbackServer", "get_server"]
 

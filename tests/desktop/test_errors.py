@@ -112,7 +112,7 @@ def test_an_engine_that_dies_at_start_is_started_once_more(tmp_path, backend, mo
 
 
 def test_notebook_backend_refuses_pages_it_cannot_show(tmp_path):
-    from pytonium_lab.desktop._schemes import OutsideFolder
+    from pytonium_lab._paths import OutsideFolder
 
     (tmp_path / "web").mkdir()
     (tmp_path / "secret.html").write_text("<p>secret</p>")

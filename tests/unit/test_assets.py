@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 from pathlib import Path
 
@@ -103,3 +104,22 @@ def test_import_cycle_stops(site: Path) -> None:
     (site / "b.css").write_text('@import "a.css";', encoding="utf-8")
     out = inline_assets('<link rel="stylesheet" href="a.css">', site)
     assert out.startswith("<style>")
+
+
+def test_assets_outside_the_page_folder_are_never_read(tmp_path):
+    """A page (maybe not yours) must not pull ~/.ssh into the notebook's saved widget state."""
+    web = tmp_path / "web"
+    (web / "css").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("TOPSECRET")
+    (web / "img.png").write_bytes(b"\x89PNG")
+    (web / "css" / "a.css").write_text("body { background: url(../img.png) } p { background: url(../../secret.txt) }")
+    os.symlink(tmp_path / "secret.txt", web / "link.png")
+    page = (
+        '<link rel="stylesheet" href="css/a.css"><img src="../secret.txt"><img src="link.png">'
+        '<script src="%2e%2e/secret.txt"></script><img src="/etc/passwd">'
+    )
+    with pytest.warns(UserWarning, match="leaves the page's folder") as caught:
+        out = inline_assets(page, web, page="index.html")
+    assert "TOPSECRET" not in out and base64.b64encode(b"TOPSECRET").decode() not in out
+    assert base64.b64encode(b"\x89PNG").decode() in out  # ../img.png from css/ is still inside
+    assert len([w for w in caught if "leaves the page's folder" in str(w.message)]) >= 3

@@ -1,7 +1,8 @@
-"""Safe mapping of URL paths to files inside a served folder.
+"""Safe mapping of page paths to files inside a folder.
 
-A page's URL must never reach a file outside the folder given to
-``add_custom_scheme``: ``..`` segments (also percent-encoded, which tornado
+A page must never reach a file outside its folder: not through a URL of a
+folder given to ``add_custom_scheme`` (desktop), nor through an asset the
+notebook view inlines. ``..`` segments (also percent-encoded, which tornado
 decodes before we see them), absolute paths, and symlinks that point out are
 all refused. The check is done on the resolved real path, so it holds whatever
 the spelling.
