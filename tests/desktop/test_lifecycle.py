@@ -54,7 +54,9 @@ def test_user_close(web, backend, closing, xvfb):
              every=0.001)
     took = time.monotonic() - start
     print(f"{backend}: is_running() false {took * 1000:.1f} ms after the close")
-    assert took < (0.25 if backend == "cef" else 1.0), f"noticed the close after {took:.3f} s"
+    # Typically 7-9 ms (CEF tells us) and ~100 ms (chromium: only its exit tells); the bounds
+    # leave room for a loaded machine and still catch any polling on a human time scale.
+    assert took < (0.5 if backend == "cef" else 1.0), f"noticed the close after {took:.3f} s"
     wait_for(lambda: not group_pids(pid), 5, "the window's processes to end")
     p.shutdown()
 
