@@ -17,7 +17,7 @@ import re
 from typing import Any, Iterable
 
 from .._store import StateStore
-from ._backends import WindowProcess, resolve_backend
+from ._backends import BACKENDS, WindowProcess, resolve_backend
 from .._paths import check_scheme, served_folder
 from ._server import Session, get_server
 from ._window import running_loop, show
@@ -33,6 +33,8 @@ class Pytonium:
     def __init__(self, store: StateStore | None = None, *, backend: str = "auto", debug: bool = False) -> None:
         if store is not None and not isinstance(store, StateStore):
             raise TypeError(f"store must be a StateStore or None, got {type(store).__name__}")
+        if backend not in ("auto", "notebook") + BACKENDS:
+            raise ValueError(f"backend must be 'auto', 'notebook', 'cef' or 'chromium', got {backend!r}")
         self.store = store if store is not None else StateStore()
         self.backend = backend
         self.debug = debug

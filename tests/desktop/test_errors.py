@@ -125,3 +125,9 @@ def test_notebook_backend_refuses_pages_it_cannot_show(tmp_path):
     with pytest.raises(FileNotFoundError):
         p.initialize("app://missing.html", 400, 300)
     assert not p.is_running()
+
+
+@pytest.mark.parametrize("backend", ["qt", "", None, "CEF"])
+def test_unknown_backend_is_refused_at_once(backend):
+    with pytest.raises(ValueError, match="backend must be 'auto', 'notebook', 'cef' or 'chromium'"):
+        Pytonium(backend=backend)
