@@ -11,7 +11,7 @@ import pytest
 
 from pytonium_lab.desktop._backends import free_port
 
-from .helpers import DevTools, screenshot, top_windows, wait_for, wm_close, x_click
+from .helpers import DevTools, screenshot, wait_for, wm_close, x_click
 
 pytestmark = pytest.mark.e2e
 
@@ -35,16 +35,10 @@ def run_example(name: str, script: str, backend: str):
 def finish(proc: subprocess.Popen, tools: DevTools, display: str) -> str:
     """Close the window as a user would; the example's loop must end and exit cleanly."""
     tools.close()
-    out = err = None
-    for _ in range(4):  # a loaded engine can drop a close request, as it can drop a click
-        if top_windows(display):
-            wm_close(display)
-        try:
-            out, err = proc.communicate(timeout=5)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    else:
+    wm_close(display)
+    try:
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate(timeout=10)
         raise AssertionError(f"the example did not exit after its window closed; stderr:\n{err[-2000:]}")
