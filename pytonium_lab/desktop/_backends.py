@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ._cef_runtime import SETUP_HINT, runtime_python
+from ._devtools_pipe import PipeDevTools
 
 __all__ = ["WindowProcess", "launch", "resolve_backend"]
 
@@ -86,6 +87,18 @@ def _die_with_parent() -> None:
         pass
 
 
+def _child_preparer(setup: Any) -> Any:
+    """The ``preexec_fn`` of a window: die with the parent, then the engine's own ``setup``."""
+    if setup is None:
+        return _die_with_parent
+
+    def prepare() -> None:
+        _die_with_parent()
+        setup()
+
+    return prepare
+
+
 class _Spawner:
     """One daemon thread that lives as long as the process and forks every window."""
 
@@ -111,7 +124,8 @@ class _Spawner:
                     self._wake.wait()
                 future, command, options = self._jobs.pop(0)
             try:
-                future.set_result(subprocess.Popen(command, preexec_fn=_die_with_parent, **options))
+                setup = options.pop("child_setup", None)
+                future.set_result(subprocess.Popen(command, preexec_fn=_child_preparer(setup), **options))
             except BaseException as exc:  # handed to the caller
                 future.set_exception(exc)
 
@@ -127,7 +141,7 @@ class WindowProcess:
     speaks = True
     """Whether the engine reports on stdout (the CEF host) or only by exiting (chromium)."""
 
-    def __init__(self, command: list[str], *, devtools_port: int | None, workdir: str) -> None:
+    def __init__(self, command: list[str], *, devtools_port: int | None, workdir: str, **spawn: Any) -> None:
         self.devtools_port = devtools_port
         self.workdir = workdir
         self._errors = open(os.path.join(workdir, "stderr.log"), "wb")
@@ -138,6 +152,7 @@ class WindowProcess:
             stderr=self._errors,
             cwd=workdir,  # the engine's own files (CEF's error.log) stay out of the user's folder
             start_new_session=True,  # own process group: killpg reaps the engine's helpers
+            **spawn,
         )
         self._alive = True
         self._gone = threading.Event()
@@ -217,17 +232,22 @@ class CefWindow(WindowProcess):
 
     backend = "cef"
 
-    def __init__(self, url: str, width: int, height: int, title: str | None, debug: bool, devtools_port: int | None) -> None:
+    def __init__(self, url: str, width: int, height: int, title: str | None, debug: bool, devtools_port: int | None,
+                 inject: str | None = None) -> None:
         python = runtime_python()
         if python is None:
             raise RuntimeError(f"the CEF runtime is not set up: {SETUP_HINT}")
         if debug and not devtools_port:
             devtools_port = free_port()
+        workdir = tempfile.mkdtemp(prefix="pytonium-cef-")
         config = {"url": url, "width": width, "height": height, "title": title, "debug": debug,
-                  "devtools_port": devtools_port if debug else None}
+                  "devtools_port": devtools_port if debug else None, "inject_file": None}
+        if inject is not None:
+            config["inject_file"] = os.path.join(workdir, "inject.js")
+            Path(config["inject_file"]).write_text(inject, encoding="utf-8")
         host = str(Path(__file__).with_name("_cef_host.py"))
         super().__init__([str(python), host, json.dumps(config)], devtools_port=devtools_port if debug else None,
-                         workdir=tempfile.mkdtemp(prefix="pytonium-cef-"))
+                         workdir=workdir)
 
     def _on_line(self, line: bytes) -> None:
         try:
@@ -254,14 +274,16 @@ class ChromiumWindow(WindowProcess):
     backend = "chromium"
     speaks = False
 
-    def __init__(self, url: str, width: int, height: int, title: str | None, debug: bool, devtools_port: int | None) -> None:
+    def __init__(self, url: str, width: int, height: int, title: str | None, debug: bool, devtools_port: int | None,
+                 inject: str | None = None) -> None:
         executable = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
         if executable is None:
             raise RuntimeError(f"no chromium found on PATH (looked for {', '.join(CHROMIUM_NAMES)}); "
                                "install Debian's `chromium` package or use backend='cef'")
         workdir = tempfile.mkdtemp(prefix="pytonium-chromium-")
         command = [
-            executable, f"--app={url}", f"--user-data-dir={workdir}/profile",
+            # With a script to inject, the page is opened once the script is in place.
+            executable, f"--app={url if inject is None else 'about:blank'}", f"--user-data-dir={workdir}/profile",
             f"--window-size={width},{height}", "--window-position=0,0",
             "--no-sandbox", "--test-type", "--no-first-run", "--no-default-browser-check",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -269,10 +291,45 @@ class ChromiumWindow(WindowProcess):
         ]
         if debug:
             command.append(f"--remote-debugging-port={devtools_port or 0}")
-        super().__init__(command, devtools_port=devtools_port, workdir=workdir)
+        self._pipe = None if inject is None else PipeDevTools()
+        spawn: dict[str, Any] = {}
+        if self._pipe is not None:
+            command.append("--remote-debugging-pipe")
+            spawn = {"child_setup": self._pipe.child_setup, "pass_fds": self._pipe.pass_fds}
+        super().__init__(command, devtools_port=devtools_port, workdir=workdir, **spawn)
         self.ready.set()  # chromium says nothing: the page's first hello tells more
+        if self._pipe is not None:
+            self._pipe.started()
+            self._open_with_script(url, inject)
         if debug and not devtools_port:
             self.devtools_port = self._read_devtools_port(Path(workdir, "profile", "DevToolsActivePort"))
+
+    def _open_with_script(self, url: str, script: str, timeout: float = 10.0) -> None:
+        """Have ``script`` run at the start of every document of the window's page, then open ``url``."""
+        assert self._pipe is not None
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                targets = self._pipe.call("Target.getTargets", timeout=timeout)["targetInfos"]
+                page = next((t for t in targets if t["type"] == "page"), None)
+                if page is not None:
+                    break
+                if time.monotonic() > deadline or not self._alive:
+                    raise RuntimeError("chromium showed no page to open")
+                time.sleep(0.02)
+            session = self._pipe.call("Target.attachToTarget", {"targetId": page["targetId"], "flatten": True})["sessionId"]
+            self._pipe.call("Page.enable", session=session)  # scripts for new documents need it
+            self._pipe.call("Page.addScriptToEvaluateOnNewDocument", {"source": script}, session=session)
+            self._pipe.call("Page.navigate", {"url": url}, session=session)
+        except (RuntimeError, TimeoutError, KeyError) as exc:
+            tail = self.error_tail()
+            self.close(0)
+            raise RuntimeError(f"chromium could not open {url!r} with the runtime in place: {exc}\n{tail}") from None
+
+    def close(self, timeout: float = 2.0) -> None:
+        super().close(timeout)
+        if self._pipe is not None:
+            self._pipe.close()
 
     def _read_devtools_port(self, path: Path, timeout: float = 10.0) -> int | None:
         deadline = time.monotonic() + timeout
@@ -285,8 +342,12 @@ class ChromiumWindow(WindowProcess):
 
 
 def launch(backend: str, url: str, width: int, height: int, *, title: str | None = None,
-           debug: bool = False, devtools_port: int | None = None) -> WindowProcess:
-    """Open a window showing ``url``. Fails at once, with the reason, when no display is available."""
+           debug: bool = False, devtools_port: int | None = None, inject: str | None = None) -> WindowProcess:
+    """Open a window showing ``url``. Fails at once, with the reason, when no display is available.
+
+    ``inject`` is a script the engine runs as every top-level document starts
+    (the runtime for pages of allowed origins).
+    """
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise RuntimeError("cannot open a desktop window: DISPLAY is not set (no X server); "
                            "run under a desktop session or Xvfb (e.g. `xvfb-run python app.py`)")
@@ -296,4 +357,4 @@ def launch(backend: str, url: str, width: int, height: int, *, title: str | None
     kind = {"cef": CefWindow, "chromium": ChromiumWindow}[resolve_backend(backend)]
     if devtools_port is None and os.environ.get("PYTONIUM_LAB_DEVTOOLS_PORT"):
         devtools_port, debug = int(os.environ["PYTONIUM_LAB_DEVTOOLS_PORT"]), True
-    return kind(url, width, height, title, debug, devtools_port)
+    return kind(url, width, height, title, debug, devtools_port, inject)

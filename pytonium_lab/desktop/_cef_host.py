@@ -43,8 +43,18 @@ def main():
         sys.exit(3)
 
     state = {"browser": None, "closed": False}
+    inject = None
+    if config.get("inject_file"):
+        with open(config["inject_file"], encoding="utf-8") as f:
+            inject = f.read()  # the runtime for allowed origins; it checks location.origin itself
 
-    class Lifespan(object):
+    class Client(object):
+        def OnLoadStart(self, browser, frame, **_):
+            # CEF 66 offers no "before the page's scripts" hook to Python: the script arrives as
+            # the document starts, and pages wait for PytoniumReady (as the spec's do).
+            if inject is not None and frame.IsMain():
+                frame.ExecuteJavascript(inject)
+
         def OnBeforeClose(self, browser, **_):
             if not state["closed"]:
                 state["closed"] = True
@@ -65,12 +75,12 @@ def main():
                 break
         cef.PostTask(cef.TID_UI, close_window)
 
-    lifespan = Lifespan()  # a strong reference: cefpython keeps weak ones
+    client = Client()  # a strong reference: cefpython keeps weak ones
     window_info = cef.WindowInfo()
     width, height = int(config["width"]), int(config["height"])
     window_info.SetAsChild(0, [0, 0, width, height])
     browser = cef.CreateBrowserSync(window_info, url="about:blank", window_title=config.get("title") or "Pytonium")
-    browser.SetClientHandler(lifespan)
+    browser.SetClientHandler(client)
     state["browser"] = browser
     threading.Thread(target=read_commands, name="commands", daemon=True).start()
     browser.LoadUrl(config["url"])

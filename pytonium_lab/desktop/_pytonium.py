@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 from .._store import StateStore
 from ._backends import BACKENDS, WindowProcess, resolve_backend
+from ._origins import injection_script, normalize_origin, origin_of
 from .._paths import check_scheme, served_folder
 from ._server import Session, get_server
 from ._window import running_loop, show
@@ -39,6 +40,7 @@ class Pytonium:
         self.backend = backend
         self.debug = debug
         self._folders: dict[str, str] = {}
+        self._origins: set[str] = set()
         self._session: Session | None = None
         self._window: WindowProcess | None = None
         self._widget: Any = None  # the StateWidget of the notebook backend
@@ -68,11 +70,23 @@ class Pytonium:
         if self._session is not None:
             self._session.folders[scheme] = self._folders[scheme]
 
+    def allow_origin(self, origin: str) -> None:
+        """Give pages of ``origin`` (``scheme://host[:port]``, e.g. a dev server) the state API too.
+
+        By default only the app's own scheme pages get it: an allowed origin's
+        top-level pages receive the runtime and may connect to this window's
+        store. Pages that use the API wait for ``PytoniumReady``, as the spec's do.
+        """
+        self._origins.add(normalize_origin(origin))
+        if self._session is not None:
+            self._session.origins.update(self._origins)
+
     def initialize(self, url: str, width: int, height: int) -> None:
         """Open the window on ``url`` (``scheme://path`` of a custom scheme, or http(s)).
 
         Returns once the page is connected to the store. Only custom-scheme
-        pages get the state API; remote pages load as they are.
+        pages and pages of allowed origins get the state API; other pages
+        load as they are.
         """
         if self.is_running():
             raise RuntimeError("initialize: this Pytonium window is already running; call shutdown() first")
@@ -89,18 +103,24 @@ class Pytonium:
         if self._session is None:
             self._session = Session(self.store, loop=running_loop())
             self._session.folders.update(self._folders)
+            self._session.origins.update(self._origins)
             server.add(self._session)
         else:
             self._session.loop = running_loop()
+        inject = None
         if scheme in self._folders:
             page, ours = server.page_url(self._session, scheme, path, query), True
+        elif origin_of(url) in self._origins:
+            page, ours = url, True
+            config = {"transport": "websocket", "url": server.ws_url(self._session), "token": self._session.token}
+            inject = injection_script(config, self._origins)
         elif scheme in ("http", "https") or url == "about:blank":
             page, ours = url, False
         else:
             known = ", ".join(f"{s}://" for s in self._folders) or "none; call add_custom_scheme first"
             raise ValueError(f"initialize: no custom scheme for {url!r} (registered: {known})")
         self._window = show(self._session, page, width, height, backend=resolve_backend(self.backend),
-                            title=None, debug=self.debug, wait=ours)
+                            title=None, debug=self.debug, wait=ours, inject=inject)
 
     def is_running(self) -> bool:
         """Whether the window (or the notebook view) is open; false within milliseconds of a close."""

@@ -58,6 +58,7 @@ class Session:
         self.id = secrets.token_hex(6)  # public: names the session's URL prefix
         self.loop = loop
         self.folders: dict[str, str] = {}
+        self.origins: set[str] = set()  # other origins whose pages may connect (allow_origin)
         self.documents: dict[tuple[str, str], str] = {}
         self.sockets: set[Any] = set()
         self.connected = threading.Event()
@@ -186,7 +187,8 @@ class _Socket(tornado.websocket.WebSocketHandler):
         await super().get(*args, **kwargs)
 
     def check_origin(self, origin: str) -> bool:
-        return origin == self.server.origin
+        session = self.view_session
+        return origin == self.server.origin or (session is not None and origin in session.origins)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         session = self.view_session

@@ -34,7 +34,7 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def show(session: Session, url: str, width: int, height: int, *, backend: str, title: str | None,
-         debug: bool, wait: bool = True) -> WindowProcess:
+         debug: bool, wait: bool = True, inject: str | None = None) -> WindowProcess:
     """Open a window on ``url`` and, for our own pages, wait until the page is connected.
 
     Waiting makes ``initialize`` fail loudly (with the engine's stderr) when
@@ -44,7 +44,7 @@ def show(session: Session, url: str, width: int, height: int, *, backend: str, t
     """
     for attempt in (1, 2):
         session.connected.clear()
-        window = launch(backend, url, width, height, title=title, debug=debug)
+        window = launch(backend, url, width, height, title=title, debug=debug, inject=inject)
         if not wait:
             return window
         deadline = time.monotonic() + READY_TIMEOUT
