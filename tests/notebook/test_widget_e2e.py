@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -37,6 +38,24 @@ def test_click_in_the_page_reaches_a_python_handler(notebook) -> None:
     expect(lab.view(0).locator("#count")).to_have_text("2")
     out = lab.run_until("print(edits[-1], store.get_state('demo', 'count'))", "('demo', 'count', 2) 2")
     assert "('demo', 'count', 2) 2" in out
+
+
+def test_a_click_reaches_a_handler_while_a_cell_awaits(notebook) -> None:
+    """During an ``await`` the kernel handles comm messages: the cell itself sees the edit."""
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    run = lab.start_cell(
+        "import asyncio, time\n"
+        "before, start = len(edits), time.monotonic()\n"
+        "while len(edits) == before and time.monotonic() - start < 20:\n"
+        "    await asyncio.sleep(0.01)\n"
+        "print('seen while awaiting:', edits[before:])"
+    )
+    time.sleep(1.0)  # the cell is awaiting by now
+    assert not lab.settled(run)
+    lab.view(0).locator("#inc").click()
+    lab.wait(run, 30)
+    assert "seen while awaiting: [('demo', 'count', 2)]" in lab.output(1)
 
 
 def test_views_of_one_store_stay_in_sync(notebook) -> None:
