@@ -2,9 +2,9 @@
 
 Both run in their own process group (so closing kills every helper process
 the engine forked) and report their end promptly: the CEF host says
-``closed`` ~1 ms after the user closes the window; for chromium a thread
-waits for the process. Nothing here knows about state: a window only loads a
-URL.
+``closed`` ~1 ms after the user closes the window; chromium's DevTools pipe
+reports its page target destroyed (its process exits 0.1-1 s later).
+Nothing here knows about state: a window only loads a URL.
 """
 
 from __future__ import annotations
@@ -269,10 +269,10 @@ class CefWindow(WindowProcess):
 
 
 class ChromiumWindow(WindowProcess):
-    """Debian's ``chromium --app=URL`` with a throw-away profile."""
+    """Debian's ``chromium --app=URL`` with a throw-away profile, driven over a private DevTools pipe."""
 
     backend = "chromium"
-    speaks = False
+    speaks = False  # nothing on stdout: the DevTools pipe tells the close
 
     def __init__(self, url: str, width: int, height: int, title: str | None, debug: bool, devtools_port: int | None,
                  inject: str | None = None) -> None:
@@ -291,22 +291,33 @@ class ChromiumWindow(WindowProcess):
         ]
         if debug:
             command.append(f"--remote-debugging-port={devtools_port or 0}")
-        self._pipe = None if inject is None else PipeDevTools()
-        spawn: dict[str, Any] = {}
-        if self._pipe is not None:
-            command.append("--remote-debugging-pipe")
-            spawn = {"child_setup": self._pipe.child_setup, "pass_fds": self._pipe.pass_fds}
-        super().__init__(command, devtools_port=devtools_port, workdir=workdir, **spawn)
-        self.ready.set()  # chromium says nothing: the page's first hello tells more
-        if self._pipe is not None:
-            self._pipe.started()
+        command.append("--remote-debugging-pipe")  # private: tells the close at once, injects scripts
+        self._pages: set[str] = set()
+        self._pipe = PipeDevTools(on_event=self._on_devtools_event)
+        super().__init__(command, devtools_port=devtools_port, workdir=workdir,
+                         child_setup=self._pipe.child_setup, pass_fds=self._pipe.pass_fds)
+        self.ready.set()  # the page's first hello tells more
+        self._pipe.started()
+        try:
+            self._pipe.send("Target.setDiscoverTargets", {"discover": True})
+        except RuntimeError:
+            pass  # chromium is already gone: its exit tells (_watch)
+        if inject is not None:
             self._open_with_script(url, inject)
         if debug and not devtools_port:
             self.devtools_port = self._read_devtools_port(Path(workdir, "profile", "DevToolsActivePort"))
 
+    def _on_devtools_event(self, method: str, params: dict[str, Any]) -> None:
+        """Track the window's pages: when the last one is gone, the user closed the window."""
+        if method == "Target.targetCreated" and params["targetInfo"]["type"] == "page":
+            self._pages.add(params["targetInfo"]["targetId"])
+        elif method == "Target.targetDestroyed" and params["targetId"] in self._pages:
+            self._pages.discard(params["targetId"])
+            if not self._pages:
+                self._alive = False
+
     def _open_with_script(self, url: str, script: str, timeout: float = 10.0) -> None:
         """Have ``script`` run at the start of every document of the window's page, then open ``url``."""
-        assert self._pipe is not None
         deadline = time.monotonic() + timeout
         try:
             while True:
@@ -328,8 +339,7 @@ class ChromiumWindow(WindowProcess):
 
     def close(self, timeout: float = 2.0) -> None:
         super().close(timeout)
-        if self._pipe is not None:
-            self._pipe.close()
+        self._pipe.close()
 
     def _read_devtools_port(self, path: Path, timeout: float = 10.0) -> int | None:
         deadline = time.monotonic() + timeout

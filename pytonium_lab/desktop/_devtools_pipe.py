@@ -1,9 +1,10 @@
 """DevTools over chromium's ``--remote-debugging-pipe``: a private channel, no port.
 
-The chromium backend needs DevTools for one thing: to run the runtime at the
-start of every document of an allowed origin
-(``Page.addScriptToEvaluateOnNewDocument``). A pipe gives that to this
-process alone: nothing listens on a port, so no other program or page can
+The chromium backend uses DevTools for two things: to hear at once that the
+user closed the window (``Target.targetDestroyed``; the process exit comes
+0.1-1 s later), and to run the runtime at the start of every document of an
+allowed origin (``Page.addScriptToEvaluateOnNewDocument``). A pipe gives
+that to this process alone: nothing listens on a port, so no other program or page can
 drive the window. Chromium reads commands on its fd 3 and writes answers on
 its fd 4, as NUL-terminated JSON.
 """
@@ -14,7 +15,7 @@ import json
 import os
 import threading
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["PipeDevTools"]
 
@@ -22,7 +23,8 @@ __all__ = ["PipeDevTools"]
 class PipeDevTools:
     """The parent's end of chromium's DevTools pipe."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        self.on_event = on_event  # called on the reader thread with each event's method and params
         self._child_reads, self._commands = os.pipe()
         self._answers, self._child_writes = os.pipe()
         self._pending: dict[int, Future] = {}
@@ -46,6 +48,13 @@ class PipeDevTools:
     def call(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None,
              timeout: float = 10.0) -> dict[str, Any]:
         """Send one command and wait for its result; RuntimeError with chromium's message on failure."""
+        answer = self.send(method, params, session=session).result(timeout)
+        if "error" in answer:
+            raise RuntimeError(f"chromium refused {method}: {answer['error'].get('message', answer['error'])}")
+        return answer.get("result", {})
+
+    def send(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None) -> Future:
+        """Send one command; the future gets chromium's whole answer."""
         future: Future = Future()
         with self._lock:
             self._next_id += 1
@@ -57,11 +66,10 @@ class PipeDevTools:
         try:
             os.write(self._commands, json.dumps(message).encode() + b"\0")
         except OSError as exc:
+            with self._lock:
+                self._pending.pop(number, None)
             raise RuntimeError(f"chromium's DevTools pipe is closed ({exc})") from None
-        answer = future.result(timeout)
-        if "error" in answer:
-            raise RuntimeError(f"chromium refused {method}: {answer['error'].get('message', answer['error'])}")
-        return answer.get("result", {})
+        return future
 
     def close(self) -> None:
         try:
@@ -70,7 +78,7 @@ class PipeDevTools:
             pass
 
     def _read(self) -> None:
-        """Resolve calls from chromium's answers (events are not needed); fail them all at EOF."""
+        """Resolve calls from chromium's answers, hand events to ``on_event``; fail all calls at EOF."""
         buffered = b""
         with os.fdopen(self._answers, "rb", buffering=0) as answers:
             while True:
@@ -81,8 +89,12 @@ class PipeDevTools:
                 *messages, buffered = buffered.split(b"\0")
                 for raw in messages:
                     answer = json.loads(raw)
+                    if "id" not in answer:
+                        if self.on_event is not None:
+                            self.on_event(answer.get("method", ""), answer.get("params", {}))
+                        continue
                     with self._lock:
-                        future = self._pending.pop(answer.get("id"), None)
+                        future = self._pending.pop(answer["id"], None)
                     if future is not None:
                         future.set_result(answer)
         with self._lock:

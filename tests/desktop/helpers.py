@@ -175,17 +175,6 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
-def process_ended(pid: int) -> bool:
-    """Whether ``pid`` has exited: gone, or a zombie with no thread left (a zombie leader
-    whose other threads still run has not exited yet, and ``waitpid`` still waits)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
-        return zombie and len(os.listdir(f"/proc/{pid}/task")) <= 1
-    except (OSError, IndexError):
-        return True
-
-
 def listening_ports(pids: list[int]) -> set[int]:
     """TCP ports in LISTEN state owned by ``pids`` (from /proc, no extra tools)."""
     inodes = set()
