@@ -9,6 +9,8 @@ over the widget's custom messages, through one :class:`StoreLink` per widget.
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -17,6 +19,7 @@ import traitlets
 
 from ._assets import inline_assets
 from ._cell_flush import flush_at_cell_end
+from ._kernel_route import route_to_subshell
 from ._link import StoreLink
 from ._page import inject_runtime, locate_page, static_text
 from ._store import StateStore
@@ -57,6 +60,10 @@ class StateWidget(anywidget.AnyWidget):
     what the view sees and may write (``None``: everything). Display the
     widget several times, or make several widgets on one store: every view
     stays in sync.
+
+    The page's writes reach the store and your handlers on the kernel's main
+    thread: between cells, while a cell awaits, or inside a cell that loops
+    calling :meth:`update_message_loop` (as the spec's loops do).
     """
 
     _esm = traitlets.Unicode().tag(sync=True)
@@ -89,7 +96,12 @@ class StateWidget(anywidget.AnyWidget):
         super().__init__(_srcdoc=srcdoc, height=height, **kwargs)
         self._link = StoreLink(store, self._send_to_views, namespaces=names, interval=1 / 60)
         self._boot = self._link.initial_snapshot()
+        self._inbox: deque[Any] = deque()
+        self._drain_lock = threading.RLock()
         self.on_msg(self._on_view_message)
+        # Where ipykernel allows it, page messages arrive on a subshell thread even while
+        # a cell blocks; writes then wait in _inbox for the main thread.
+        self._main_loop = route_to_subshell(self.comm)
         flush_at_cell_end(self._link)
 
     @traitlets.default("_esm")
@@ -115,7 +127,32 @@ class StateWidget(anywidget.AnyWidget):
         self.send(message)  # looked up per call, so a test can replace ``send``
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        self._link.receive(content)
+        if self._main_loop is None or threading.current_thread() is threading.main_thread():
+            self._apply_queued()
+            self._link.receive(content)
+        elif type(content) is dict and content.get("t") == "hello":
+            self._link.receive(content)  # a snapshot runs no user code: answer now, even mid-cell
+        else:
+            self._inbox.append(content)
+            try:
+                self._main_loop.call_soon_threadsafe(self._apply_queued)
+            except RuntimeError:  # the kernel's loop is closed: the kernel is going away
+                pass
+
+    def _apply_queued(self) -> None:
+        """Apply the page's queued writes, in order, on this thread."""
+        with self._drain_lock:
+            while self._inbox:
+                self._link.receive(self._inbox.popleft())
+
+    def update_message_loop(self) -> None:
+        """Apply the page's queued writes here (runs your handlers) and send pending changes.
+
+        Call it in a loop that keeps a cell busy, as the spec's loops do; between
+        cells and during ``await`` the kernel does it by itself.
+        """
+        self._apply_queued()
+        self._link.flush()
 
     def flush(self) -> None:
         """Send pending state changes to the views now (cells end with a flush anyway)."""

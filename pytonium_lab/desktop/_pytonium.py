@@ -131,11 +131,12 @@ class Pytonium:
     def update_message_loop(self) -> None:
         """Apply the page's queued writes (runs your handlers on this thread).
 
-        In the notebook backend the kernel delivers the page's writes itself
-        (between cells, or while a cell awaits); this sends Python's pending ones.
+        In the notebook backend it does the same for the inline view (where the
+        kernel routes page messages to a subshell, see ``_kernel_route``); the
+        kernel applies them itself between cells and while a cell awaits.
         """
         if self._widget is not None:
-            self._widget.flush()
+            self._widget.update_message_loop()
         if self._session is not None:
             self._session.pump()
 

@@ -1,8 +1,9 @@
 """The spec's desktop examples, run as written (import changed) in a notebook cell.
 
 In a Jupyter kernel ``Pytonium(backend="auto")`` shows the page inline as a
-StateWidget. The spec's loops never end by themselves, so the test interrupts
-the kernel, as a user would, and reads the store in a later cell.
+StateWidget. The page's edits reach the spec's handler while its loop runs;
+the loops never end by themselves, so the test interrupts the kernel, as a
+user would, and reads the store in a later cell.
 """
 
 from __future__ import annotations
@@ -60,7 +61,14 @@ def test_settings_panel_as_written_in_a_notebook(spec_web, notebook) -> None:
     view.locator("#themeToggle").click()
     expect(view.locator("body")).to_have_class("light")
     view.locator("#volume").fill("42")
-    # The spec's loop blocks the kernel: the page's writes wait until the cell ends.
+    # The spec's loop blocks the cell; its update_message_loop() runs the handler meanwhile,
+    # and the handler's prints land in the running cell's output.
+    deadline = time.monotonic() + 10
+    while "Setting changed: volume = 42" not in lab.output(1) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    out = lab.output(1)
+    assert "Setting changed: theme = light" in out and "Setting changed: volume = 42" in out, out
+    assert out.index("theme = light") < out.index("volume = 42")
     lab.command("notebook:interrupt-kernel")
     out = lab.run_until("print(p.get_state('settings', 'theme'), p.get_state('settings', 'volume'))", "light 42")
     assert out.strip() == "light 42"

@@ -58,6 +58,30 @@ def test_a_click_reaches_a_handler_while_a_cell_awaits(notebook) -> None:
     assert "seen while awaiting: [('demo', 'count', 2)]" in lab.output(1)
 
 
+def test_a_cell_that_blocks_hears_the_page_through_update_message_loop(notebook) -> None:
+    """The spec's loop shape: the page's write runs the handler on the cell's own thread, mid-cell."""
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    run = lab.start_cell(
+        "import threading, time\n"
+        "threads = []\n"
+        "class ThreadRecorder:\n"
+        "    def update_state(self, namespace, key, value):\n"
+        "        threads.append(threading.current_thread() is threading.main_thread())\n"
+        "store.add_state_handler(ThreadRecorder(), ['demo'])\n"
+        "before, start = len(edits), time.monotonic()\n"
+        "while len(edits) == before and time.monotonic() - start < 20:\n"
+        "    widget.update_message_loop()\n"
+        "    time.sleep(0.016)\n"
+        "print('heard while blocking:', edits[before:], 'on the main thread:', threads)"
+    )
+    time.sleep(1.0)  # the cell is in its loop by now
+    assert not lab.settled(run)
+    lab.view(0).locator("#inc").click()
+    lab.wait(run, 30)
+    assert "heard while blocking: [('demo', 'count', 2)] on the main thread: [True]" in lab.output(1)
+
+
 def test_views_of_one_store_stay_in_sync(notebook) -> None:
     lab = notebook([SETUP, f"other = StateWidget(store, {COUNTER!r}, height=120)\nother", "display(widget)"])
     for n in range(3):
