@@ -25,13 +25,50 @@ import logging
 import threading
 from typing import Any
 
-__all__ = ["route_to_subshell"]
+__all__ = ["route_to_subshell", "keep_cell_busy"]
 
 log = logging.getLogger("pytonium_lab")
 
 _lock = threading.Lock()
 _subshell: str | None = None
 _cell_running = threading.Event()
+_cell_parent: dict[str, Any] | None = None  # the running cell's request, for its busy status
+_status_lock = threading.Lock()  # a busy we restore never follows the cell's own idle
+
+
+def _cell_started(*_: Any) -> None:
+    global _cell_parent
+    kernel = _kernel()
+    _cell_parent = kernel.get_parent("shell") if kernel is not None else None
+    _cell_running.set()
+
+
+def _cell_ended(*_: Any) -> None:
+    with _status_lock:
+        _cell_running.clear()
+
+
+def keep_cell_busy() -> None:
+    """Call on the subshell thread while handling a message: say "busy" again once it is done.
+
+    A subshell reports busy/idle around each message, under that message's
+    parent; JupyterLab then shows the kernel idle while the cell still runs.
+    """
+    kernel = _kernel()
+    publish = getattr(kernel, "_publish_status", None)
+    parent = _cell_parent
+    if publish is None or parent is None:
+        return
+
+    def busy_again() -> None:
+        with _status_lock:
+            if _cell_running.is_set():
+                publish("busy", "shell", parent=parent)
+
+    try:
+        asyncio.get_running_loop().call_soon(busy_again)  # after the subshell's idle
+    except RuntimeError:
+        pass
 
 
 def _kernel() -> Any:
@@ -60,9 +97,9 @@ def _our_subshell(kernel: Any) -> str | None:
 
             channel.io_loop.add_callback(create)
             _subshell = made.result(5)
-            kernel.shell.events.register("pre_run_cell", lambda *_: _cell_running.set())
-            kernel.shell.events.register("post_run_cell", lambda *_: _cell_running.clear())
-            _cell_running.set()  # we are inside a cell now
+            kernel.shell.events.register("pre_run_cell", _cell_started)
+            kernel.shell.events.register("post_run_cell", _cell_ended)
+            _cell_started()  # we are inside a cell now
         return _subshell
 
 

@@ -19,7 +19,7 @@ import traitlets
 
 from ._assets import inline_assets
 from ._cell_flush import flush_at_cell_end
-from ._kernel_route import route_to_subshell
+from ._kernel_route import keep_cell_busy, route_to_subshell
 from ._link import StoreLink
 from ._page import inject_runtime, locate_page, static_text
 from ._store import StateStore
@@ -131,8 +131,10 @@ class StateWidget(anywidget.AnyWidget):
             self._apply_queued()
             self._link.receive(content)
         elif type(content) is dict and content.get("t") == "hello":
+            keep_cell_busy()
             self._link.receive(content)  # a snapshot runs no user code: answer now, even mid-cell
         else:
+            keep_cell_busy()
             self._inbox.append(content)
             try:
                 self._main_loop.call_soon_threadsafe(self._apply_queued)

@@ -82,6 +82,33 @@ def test_a_cell_that_blocks_hears_the_page_through_update_message_loop(notebook)
     assert "heard while blocking: [('demo', 'count', 2)] on the main thread: [True]" in lab.output(1)
 
 
+def test_the_kernel_shows_busy_while_a_blocking_cell_hears_the_page(notebook) -> None:
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    run = lab.start_cell(
+        "import time\n"
+        "before, start = len(edits), time.monotonic()\n"
+        "while len(edits) < before + 3 and time.monotonic() - start < 30:\n"
+        "    widget.update_message_loop()\n"
+        "    time.sleep(0.016)\n"
+    )
+    status = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+    time.sleep(1.0)
+    for clicks in (1, 2):
+        lab.view(0).locator("#inc").click()
+        expect(lab.view(0).locator("#count")).to_have_text(str(1 + clicks))
+        time.sleep(0.3)  # the page's message has been handled by now
+        seen = []
+        for _ in range(5):
+            seen.append(lab.page.evaluate(status))
+            time.sleep(0.05)
+        assert seen == ["busy"] * 5, f"the kernel looked {seen} while the cell ran"
+    assert not lab.settled(run)
+    lab.view(0).locator("#inc").click()
+    lab.wait(run, 30)
+    lab.page.wait_for_function(f"() => ({status})() === 'idle'", timeout=10_000)
+
+
 def test_views_of_one_store_stay_in_sync(notebook) -> None:
     lab = notebook([SETUP, f"other = StateWidget(store, {COUNTER!r}, height=120)\nother", "display(widget)"])
     for n in range(3):
