@@ -4,13 +4,20 @@ A kernel reads comm messages on its main thread, between cells (or while a
 cell awaits), so the spec's ``while p.is_running(): p.update_message_loop()``
 loop in a notebook never heard the page. ipykernel 7 runs *subshells* on
 their own threads and asks each comm where its incoming messages go
-(``Comm._reply_subshell_for``). While a cell runs, a widget's comm is routed
-to one subshell of ours, so its messages arrive while the main thread is
-busy; the widget queues the page's writes and applies them on the main
-thread (``update_message_loop`` in the cell, or the kernel's loop once it is
-free), so handlers run where the spec says. Between cells the main shell
-handles them as before, so a handler's output still lands where ipywidgets
-expects it (e.g. in an ``Output.capture``).
+(``Comm._reply_subshell_for``). Once a cell calls ``update_message_loop``
+(the spec's loop shape), the widgets' comms are routed to one subshell of
+ours until the cell ends, so page messages arrive while the main thread is
+busy; the widget queues the page's writes and applies them on the main thread
+in that call, so handlers run where the spec says and print into the running
+cell. Other cells are left alone: a message that arrives while they run waits
+for the main shell, which handles it in its own context after the cell, where
+ipywidgets expects a handler's output (e.g. in an ``Output.capture``).
+
+The subshell is made at the first such call, so notebooks that never loop
+keep the kernel as it was. JupyterLab may itself send comm messages to
+subshells of its own: only a message on *our* subshell is queued; any other
+is handled where it arrives, as before (queuing those lost a between-cells
+handler's print to its ``Output.capture`` in 2 to 3 of 6 runs).
 
 These are ipykernel internals, so everything is checked first: without them
 (an older kernel, another frontend's kernel, plain Python) nothing changes
@@ -25,15 +32,26 @@ import logging
 import threading
 from typing import Any
 
-__all__ = ["route_to_subshell", "keep_cell_busy"]
+__all__ = ["cell_pumps", "keep_cell_busy", "on_our_subshell", "route_to_subshell"]
 
 log = logging.getLogger("pytonium_lab")
 
 _lock = threading.Lock()
+_capable = False  # route_to_subshell found what it needs in this kernel
 _subshell: str | None = None
 _cell_running = threading.Event()
+_pumping = threading.Event()  # the running cell calls update_message_loop: route to the subshell
 _cell_parent: dict[str, Any] | None = None  # the running cell's request, for its busy status
 _status_lock = threading.Lock()  # a busy we restore never follows the cell's own idle
+
+
+def _kernel() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return getattr(shell, "kernel", None) if shell is not None else None
 
 
 def _cell_started(*_: Any) -> None:
@@ -45,7 +63,52 @@ def _cell_started(*_: Any) -> None:
 
 def _cell_ended(*_: Any) -> None:
     with _status_lock:
+        _pumping.clear()
         _cell_running.clear()
+
+
+def _make_subshell(kernel: Any) -> str:
+    """A new subshell (made on the shell-channel thread, as ipykernel requires)."""
+    channel = kernel.shell_channel_thread
+    manager = channel.manager
+    made: concurrent.futures.Future = concurrent.futures.Future()
+
+    def create() -> None:
+        try:
+            made.set_result(manager._create_subshell())
+        except BaseException as exc:  # handed to the waiting thread
+            made.set_exception(exc)
+
+    channel.io_loop.add_callback(create)
+    return made.result(5)
+
+
+def cell_pumps() -> None:
+    """Called by ``update_message_loop``: until this cell ends, page messages come through the subshell."""
+    global _capable, _subshell
+    if not _capable or not _cell_running.is_set() or threading.current_thread() is not threading.main_thread():
+        return
+    with _lock:
+        if _subshell is None:
+            try:
+                _subshell = _make_subshell(_kernel())
+            except Exception as exc:  # an ipykernel that changed inside: keep the old behaviour
+                log.debug("widget messages stay on the main shell: %r", exc)
+                _capable = False
+                return
+    _pumping.set()
+
+
+def on_our_subshell() -> bool:
+    """Whether this thread is our subshell (JupyterLab may send comm messages to subshells of its own)."""
+    subshell = _subshell
+    if subshell is None:
+        return False
+    try:
+        manager = _kernel().shell_channel_thread.manager
+        return manager.subshell_id_from_thread_id(threading.get_ident()) == subshell
+    except Exception:  # not a shell thread at all
+        return False
 
 
 def keep_cell_busy() -> None:
@@ -62,7 +125,7 @@ def keep_cell_busy() -> None:
 
     def busy_again() -> None:
         with _status_lock:
-            if _cell_running.is_set():
+            if _pumping.is_set():
                 publish("busy", "shell", parent=parent)
 
     try:
@@ -71,43 +134,18 @@ def keep_cell_busy() -> None:
         pass
 
 
-def _kernel() -> Any:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    return getattr(shell, "kernel", None) if shell is not None else None
-
-
-def _our_subshell(kernel: Any) -> str | None:
-    """The id of this process's subshell for widget messages, made on first use."""
-    global _subshell
-    with _lock:
-        if _subshell is None:
-            channel = kernel.shell_channel_thread
-            manager = channel.manager
-            made: concurrent.futures.Future = concurrent.futures.Future()
-
-            def create() -> None:  # subshells are made on the shell-channel thread only
-                try:
-                    made.set_result(manager._create_subshell())
-                except BaseException as exc:  # handed to the waiting thread
-                    made.set_exception(exc)
-
-            channel.io_loop.add_callback(create)
-            _subshell = made.result(5)
-            kernel.shell.events.register("pre_run_cell", _cell_started)
-            kernel.shell.events.register("post_run_cell", _cell_ended)
-            _cell_started()  # we are inside a cell now
-        return _subshell
+def _route(_data: Any, default: str | None) -> str | None:
+    """Where a widget comm's incoming message goes: our subshell while a cell loops."""
+    subshell = _subshell
+    return subshell if subshell is not None and _pumping.is_set() else default
 
 
 def route_to_subshell(comm: Any) -> asyncio.AbstractEventLoop | None:
-    """Send ``comm``'s incoming messages to our subshell; return the main loop to hand work back to.
+    """Let ``comm``'s messages go to our subshell while a cell loops; return the main loop.
 
     Returns None (and changes nothing) where the kernel cannot do it.
     """
+    global _capable
     try:
         from ipykernel.comm.comm import BaseComm
     except ImportError:
@@ -121,10 +159,11 @@ def route_to_subshell(comm: Any) -> asyncio.AbstractEventLoop | None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
-    try:
-        subshell = _our_subshell(kernel)
-    except Exception as exc:  # an ipykernel that changed inside: keep the old behaviour
-        log.debug("widget messages stay on the main shell: %r", exc)
-        return None
-    comm._reply_subshell_for = lambda _data, default: subshell if _cell_running.is_set() else default
+    with _lock:
+        if not _capable:
+            kernel.shell.events.register("pre_run_cell", _cell_started)
+            kernel.shell.events.register("post_run_cell", _cell_ended)
+            _cell_started()  # we are inside a cell now
+            _capable = True
+    comm._reply_subshell_for = _route
     return loop

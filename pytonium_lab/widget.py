@@ -19,7 +19,7 @@ import traitlets
 
 from ._assets import inline_assets
 from ._cell_flush import flush_at_cell_end
-from ._kernel_route import keep_cell_busy, route_to_subshell
+from ._kernel_route import cell_pumps, keep_cell_busy, on_our_subshell, route_to_subshell
 from ._link import StoreLink
 from ._page import inject_runtime, locate_page, static_text
 from ._store import StateStore
@@ -99,8 +99,8 @@ class StateWidget(anywidget.AnyWidget):
         self._inbox: deque[Any] = deque()
         self._drain_lock = threading.RLock()
         self.on_msg(self._on_view_message)
-        # Where ipykernel allows it, page messages arrive on a subshell thread even while
-        # a cell blocks; writes then wait in _inbox for the main thread.
+        # Where ipykernel allows it, page messages arrive on a subshell thread while a cell
+        # loops on update_message_loop(); writes then wait in _inbox for that call.
         self._main_loop = route_to_subshell(self.comm)
         flush_at_cell_end(self._link)
 
@@ -127,19 +127,22 @@ class StateWidget(anywidget.AnyWidget):
         self.send(message)  # looked up per call, so a test can replace ``send``
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if self._main_loop is None or threading.current_thread() is threading.main_thread():
-            self._apply_queued()
-            self._link.receive(content)
-        elif type(content) is dict and content.get("t") == "hello":
+        if self._main_loop is not None and on_our_subshell():
+            # A cell loops on update_message_loop(): a hello is answered now (a snapshot runs
+            # no user code); writes wait for that call, on the cell's own thread.
             keep_cell_busy()
-            self._link.receive(content)  # a snapshot runs no user code: answer now, even mid-cell
-        else:
-            keep_cell_busy()
+            if type(content) is dict and content.get("t") == "hello":
+                self._link.receive(content)
+                return
             self._inbox.append(content)
             try:
                 self._main_loop.call_soon_threadsafe(self._apply_queued)
             except RuntimeError:  # the kernel's loop is closed: the kernel is going away
                 pass
+            return
+        if threading.current_thread() is threading.main_thread():
+            self._apply_queued()
+        self._link.receive(content)
 
     def _apply_queued(self) -> None:
         """Apply the page's queued writes, in order, on this thread."""
@@ -153,6 +156,7 @@ class StateWidget(anywidget.AnyWidget):
         Call it in a loop that keeps a cell busy, as the spec's loops do; between
         cells and during ``await`` the kernel does it by itself.
         """
+        cell_pumps()
         self._apply_queued()
         self._link.flush()
 
