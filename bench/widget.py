@@ -7,6 +7,10 @@ StateWidget and for the anchor (the same loops on an anywidget with a synced
 
 * Python -> view latency p50/p99 (a ``set_state`` in a cell to the event in the page),
 * view -> Python latency p50/p99 (a write in the page to the handler in the idle kernel),
+* the same while a cell blocks in the spec's loop shape (``update_message_loop()`` and a
+  16 ms sleep), and how many of those writes each side heard before the cell ended
+  (StateWidget: in ``update_message_loop`` on the cell's thread; the anchor: wherever
+  JupyterLab's comms-over-subshells delivers it, if it does),
 * a cell of 100,000 writes: wall time, messages sent, time from the loop's end
   to the final value in the view (or "never"), and whether IOPub dropped output.
 
@@ -100,6 +104,19 @@ display(widget, anchor)
 """
 
 
+def start_pings(page: LabPage, n: int) -> None:
+    """Both pages write ``n`` timestamps, one every 60 ms."""
+    page.view_eval(
+        0,
+        f"""() => {{ let i = 0; const id = setInterval(() => {{
+            Pytonium.appState.setState('b', 'ping', (performance.timeOrigin + performance.now()) / 1000);
+            if (++i === {n}) clearInterval(id); }}, 60); }}""",
+    )
+    page.page.evaluate(
+        f"() => {{ let i = 0; const id = setInterval(() => {{ anchorPing(); if (++i === {n}) clearInterval(id); }}, 60); }}"
+    )
+
+
 def stats(samples: list[float]) -> tuple[float, float]:
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return statistics.median(samples), cuts[98]
@@ -137,15 +154,7 @@ def main() -> None:
 
             print("[bench] Python -> view done", file=sys.stderr, flush=True)
             # View -> Python, kernel idle: one write every 60 ms from the page.
-            page.view_eval(
-                0,
-                f"""() => {{ let i = 0; const id = setInterval(() => {{
-                    Pytonium.appState.setState('b', 'ping', (performance.timeOrigin + performance.now()) / 1000);
-                    if (++i === {n}) clearInterval(id); }}, 60); }}""",
-            )
-            page.page.evaluate(
-                f"() => {{ let i = 0; const id = setInterval(() => {{ anchorPing(); if (++i === {n}) clearInterval(id); }}, 60); }}"
-            )
+            start_pings(page, n)
             time.sleep(n * 0.06 + 2)
             out = page.run("print(json.dumps([view_to_python, anchor_view_to_python]))")
             state_pings, anchor_pings = json.loads(out)
@@ -154,6 +163,21 @@ def main() -> None:
             results["state"]["pings"], results["anchor"]["pings"] = len(state_pings), len(anchor_pings)
 
             print("[bench] view -> Python done", file=sys.stderr, flush=True)
+            # View -> Python while a cell blocks in the spec's loop shape.
+            page.run("view_to_python.clear(); anchor_view_to_python.clear()")
+            run = page.start_cell(
+                f"start = time.time()\nwhile time.time() - start < {n * 0.06 + 3}:\n"
+                "    widget.update_message_loop()\n    time.sleep(0.016)\n"
+                "during = [list(view_to_python), list(anchor_view_to_python)]"
+            )
+            time.sleep(1.0)  # the cell is in its loop
+            start_pings(page, n)
+            page.wait(run, n * 0.06 + 60)
+            during, anchor_during = json.loads(page.run("print(json.dumps(during))"))
+            for name, heard in (("state", during), ("anchor", anchor_during)):
+                results[name]["heard_looping"] = len(heard)
+                results[name]["looping_to_py"] = stats([s * 1000 for s in heard]) if len(heard) > 1 else None
+            print("[bench] view -> Python while a cell loops done", file=sys.stderr, flush=True)
             # 100,000 writes in one cell.
             for name, target, setter in (
                 ("state", "widget", "store.set_state('b', 'n', i)"),
@@ -206,6 +230,12 @@ def report(results: dict, n: int) -> None:
         for i, q in enumerate(("p50", "p99")):
             print(f"{label + ' ' + q + ' (ms)':34} {s[key][i]:14.2f} {a[key][i]:14.2f} {ratio(s[key][i], a[key][i]):>8}")
     print(f"{'pings received':34} {s['pings']:14d} {a['pings']:14d}")
+    def looping(side: dict, i: int) -> str:
+        return "never" if side["looping_to_py"] is None else f"{side['looping_to_py'][i]:.2f}"
+
+    for i, q in enumerate(("p50", "p99")):
+        print(f"{'view -> Python, cell loops ' + q + ' (ms)':34} {looping(s, i):>14} {looping(a, i):>14}")
+    print(f"{'pings heard while the cell loops':34} {s['heard_looping']:14d} {a['heard_looping']:14d}")
     sl, al = s["loop"], a["loop"]
     print(f"{'100k-write cell: wall (s)':34} {sl['wall_s']:14.3f} {al['wall_s']:14.3f} {ratio(sl['wall_s'], al['wall_s']):>8}")
     print(f"{'100k-write cell: messages sent':34} {sl['messages']:14d} {al['messages']:14d} {ratio(sl['messages'], al['messages']):>8}")
