@@ -320,15 +320,12 @@ class ChromiumWindow(WindowProcess):
         """Have ``script`` run at the start of every document of the window's page, then open ``url``."""
         deadline = time.monotonic() + timeout
         try:
-            while True:
-                targets = self._pipe.call("Target.getTargets", timeout=timeout)["targetInfos"]
-                page = next((t for t in targets if t["type"] == "page"), None)
-                if page is not None:
-                    break
+            while not self._pages:  # filled by Target.targetCreated (_on_devtools_event)
                 if time.monotonic() > deadline or not self._alive:
                     raise RuntimeError("chromium showed no page to open")
-                time.sleep(0.02)
-            session = self._pipe.call("Target.attachToTarget", {"targetId": page["targetId"], "flatten": True})["sessionId"]
+                time.sleep(0.01)
+            page = next(iter(set(self._pages)))
+            session = self._pipe.call("Target.attachToTarget", {"targetId": page, "flatten": True})["sessionId"]
             self._pipe.call("Page.enable", session=session)  # scripts for new documents need it
             self._pipe.call("Page.addScriptToEvaluateOnNewDocument", {"source": script}, session=session)
             self._pipe.call("Page.navigate", {"url": url}, session=session)

@@ -112,8 +112,7 @@ class Pytonium:
             page, ours = server.page_url(self._session, scheme, path, query), True
         elif origin_of(url) in self._origins:
             page, ours = url, True
-            config = {"transport": "websocket", "url": server.ws_url(self._session), "token": self._session.token}
-            inject = injection_script(config, self._origins)
+            inject = injection_script(server.runtime_config(self._session), self._origins)
         elif scheme in ("http", "https") or url == "about:blank":
             page, ours = url, False
         else:

@@ -156,8 +156,7 @@ class _Files(_Base):
     def _send(self, name: str, body: bytes, session: Session) -> None:
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if kind == "text/html":
-            config = {"transport": "websocket", "url": self.server.ws_url(session), "token": session.token}
-            body = inject_runtime(body.decode("utf-8", "replace"), config).encode("utf-8")
+            body = inject_runtime(body.decode("utf-8", "replace"), self.server.runtime_config(session)).encode("utf-8")
         if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
             kind += "; charset=utf-8"
         self.set_header("Content-Type", kind)
@@ -306,6 +305,10 @@ class LoopbackServer:
 
     def ws_url(self, session: Session) -> str:
         return f"ws://127.0.0.1:{self.port}/_pytonium/ws?token={session.token}"
+
+    def runtime_config(self, session: Session) -> dict[str, str]:
+        """``window.__PYTONIUM_CONFIG__`` for a page of ``session`` (served here or of an allowed origin)."""
+        return {"transport": "websocket", "url": self.ws_url(session), "token": session.token}
 
 
 _server: LoopbackServer | None = None

@@ -26,6 +26,25 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condi
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
+def demo_page(title: str, body: str = "") -> str:
+    """A page showing ``demo.text`` in ``#v``, in the spec's pattern: the API once PytoniumReady says so."""
+    return f"""<!DOCTYPE html><html><head><title>{title}</title></head><body>
+<div id="v">--</div>{body}
+<script>
+function onReady() {{
+  Pytonium.appState.registerForStateUpdates("demoChanged", ["demo"], true, true);
+  window.addEventListener("demoChanged", (e) => {{
+    if (e.detail.key === "text") document.getElementById("v").textContent = e.detail.value;
+  }});
+}}
+if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
+</script></body></html>"""
+
+
+SHOWN = "document.getElementById('v').textContent"
+"""What ``demo_page`` shows."""
+
+
 class DevTools:
     """A minimal CDP client (tornado websocket) for one page target: tests only."""
 

@@ -13,23 +13,10 @@ from tornado.httpclient import HTTPClientError
 from pytonium_lab import Pytonium, StateStore
 from pytonium_lab.desktop._server import Session, get_server
 
-from .helpers import DevTools, group_pids, listening_ports, wait_for
+from .helpers import SHOWN, DevTools, demo_page, group_pids, listening_ports, wait_for
 from .test_security import ws_connect
 
-# The spec's pattern: use the API once PytoniumReady says the mirror is filled.
-PAGE = """<!DOCTYPE html><html><head><title>dev server</title></head><body>
-<div id="v">--</div><button id="b" onclick="Pytonium.appState.setState('demo', 'clicked', true)">b</button>
-<script>
-function onReady() {
-  Pytonium.appState.registerForStateUpdates("demoChanged", ["demo"], true, true);
-  window.addEventListener("demoChanged", (e) => {
-    if (e.detail.key === "text") document.getElementById("v").textContent = e.detail.value;
-  });
-}
-if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
-</script></body></html>"""
-
-SHOWN = "document.getElementById('v').textContent"
+PAGE = demo_page("dev server", """<button id="b" onclick="Pytonium.appState.setState('demo', 'clicked', true)">b</button>""")
 
 
 @pytest.fixture
@@ -49,14 +36,21 @@ def sites(tmp_path):
         site.server_close()
 
 
+def open_allowed(origin: str, backend: str, closing, *, debug: bool = True, state: str | None = None) -> Pytonium:
+    """A window on ``origin``'s index page, that origin allowed (``state``: demo.text set first)."""
+    p = Pytonium(backend=backend, debug=debug)
+    closing(p)
+    if state is not None:
+        p.set_state("demo", "text", state)
+    p.allow_origin(origin)
+    p.initialize(origin.rstrip("/") + "/index.html", 400, 300)
+    return p
+
+
 @pytest.mark.e2e
 def test_a_page_of_an_allowed_origin_gets_the_state_api(sites, backend, closing):
     dev, _ = sites
-    p = Pytonium(backend=backend, debug=True)
-    closing(p)
-    p.set_state("demo", "text", "from python")
-    p.allow_origin(dev + "/")  # a trailing slash is still the origin
-    p.initialize(dev + "/index.html", 400, 300)
+    p = open_allowed(dev + "/", backend, closing, state="from python")  # a trailing slash is still the origin
     tools = DevTools(p.devtools_port, url_prefix=dev)
     try:
         tools.wait(f"{SHOWN} === 'from python'")
@@ -74,10 +68,7 @@ def test_a_page_of_an_allowed_origin_gets_the_state_api(sites, backend, closing)
 @pytest.mark.e2e
 def test_other_origins_get_nothing_even_in_an_allowed_window(sites, backend, closing):
     dev, other = sites
-    p = Pytonium(backend=backend, debug=True)
-    closing(p)
-    p.allow_origin(dev)
-    p.initialize(dev + "/index.html", 400, 300)
+    p = open_allowed(dev, backend, closing)
     tools = DevTools(p.devtools_port, url_prefix=dev)
     try:
         tools.wait("window.PytoniumReady === true")
@@ -135,11 +126,7 @@ def test_an_allowed_origin_opens_only_its_own_session(session):
 def test_an_allowed_origin_opens_no_devtools_port(sites, backend, closing):
     """The chromium backend reaches the page over a private pipe, never a port."""
     dev, _ = sites
-    p = Pytonium(backend=backend, debug=False)
-    closing(p)
-    p.allow_origin(dev)
-    p.set_state("demo", "text", "x")
-    p.initialize(dev + "/index.html", 400, 300)
+    p = open_allowed(dev, backend, closing, debug=False, state="x")
     assert p._session.connected.is_set(), "the allowed page did not connect to the store"
     assert p.devtools_port is None
     time.sleep(0.3)  # a DevTools server would be listening by now

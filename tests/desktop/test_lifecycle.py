@@ -11,23 +11,11 @@ import pytest
 from pytonium_lab import Pytonium, StateStore
 from pytonium_lab.desktop._server import get_server
 
-from .helpers import DevTools, group_pids, listening_ports, wait_for, wm_close
+from .helpers import SHOWN, DevTools, demo_page, group_pids, listening_ports, wait_for, wm_close
 
 pytestmark = pytest.mark.e2e
 
-PAGE = """<!DOCTYPE html><html><head><title>demo</title></head><body>
-<div id="v">--</div>
-<script>
-function onReady() {
-  Pytonium.appState.registerForStateUpdates("demoChanged", ["demo"], true, true);
-  window.addEventListener("demoChanged", (e) => {
-    if (e.detail.key === "text") document.getElementById("v").textContent = e.detail.value;
-  });
-}
-if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
-</script></body></html>"""
-
-SHOWN = "document.getElementById('v').textContent"
+PAGE = demo_page("demo")
 
 
 @pytest.fixture

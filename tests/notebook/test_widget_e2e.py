@@ -40,19 +40,26 @@ def test_click_in_the_page_reaches_a_python_handler(notebook) -> None:
     assert "('demo', 'count', 2) 2" in out
 
 
-def test_a_click_reaches_a_handler_while_a_cell_awaits(notebook) -> None:
-    """During an ``await`` the kernel handles comm messages: the cell itself sees the edit."""
+def start_running_cell(notebook, code: str) -> tuple:
+    """The SETUP notebook with its view ready, and ``code`` running in a new cell (not yet done)."""
     lab = notebook([SETUP])
     lab.wait_view_ready(0)
-    run = lab.start_cell(
+    run = lab.start_cell(code)
+    time.sleep(1.0)  # the cell is in its loop by now
+    assert not lab.settled(run)
+    return lab, run
+
+
+def test_a_click_reaches_a_handler_while_a_cell_awaits(notebook) -> None:
+    """During an ``await`` the kernel handles comm messages: the cell itself sees the edit."""
+    lab, run = start_running_cell(
+        notebook,
         "import asyncio, time\n"
         "before, start = len(edits), time.monotonic()\n"
         "while len(edits) == before and time.monotonic() - start < 20:\n"
         "    await asyncio.sleep(0.01)\n"
         "print('seen while awaiting:', edits[before:])"
     )
-    time.sleep(1.0)  # the cell is awaiting by now
-    assert not lab.settled(run)
     lab.view(0).locator("#inc").click()
     lab.wait(run, 30)
     assert "seen while awaiting: [('demo', 'count', 2)]" in lab.output(1)
@@ -60,9 +67,8 @@ def test_a_click_reaches_a_handler_while_a_cell_awaits(notebook) -> None:
 
 def test_a_cell_that_blocks_hears_the_page_through_update_message_loop(notebook) -> None:
     """The spec's loop shape: the page's write runs the handler on the cell's own thread, mid-cell."""
-    lab = notebook([SETUP])
-    lab.wait_view_ready(0)
-    run = lab.start_cell(
+    lab, run = start_running_cell(
+        notebook,
         "import threading, time\n"
         "threads = []\n"
         "class ThreadRecorder:\n"
@@ -75,17 +81,14 @@ def test_a_cell_that_blocks_hears_the_page_through_update_message_loop(notebook)
         "    time.sleep(0.016)\n"
         "print('heard while blocking:', edits[before:], 'on the main thread:', threads)"
     )
-    time.sleep(1.0)  # the cell is in its loop by now
-    assert not lab.settled(run)
     lab.view(0).locator("#inc").click()
     lab.wait(run, 30)
     assert "heard while blocking: [('demo', 'count', 2)] on the main thread: [True]" in lab.output(1)
 
 
 def test_the_kernel_shows_busy_while_a_blocking_cell_hears_the_page(notebook) -> None:
-    lab = notebook([SETUP])
-    lab.wait_view_ready(0)
-    run = lab.start_cell(
+    lab, run = start_running_cell(
+        notebook,
         "import time\n"
         "before, start = len(edits), time.monotonic()\n"
         "while len(edits) < before + 3 and time.monotonic() - start < 30:\n"
@@ -93,7 +96,6 @@ def test_the_kernel_shows_busy_while_a_blocking_cell_hears_the_page(notebook) ->
         "    time.sleep(0.016)\n"
     )
     status = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-    time.sleep(1.0)
     for clicks in (1, 2):
         lab.view(0).locator("#inc").click()
         expect(lab.view(0).locator("#count")).to_have_text(str(1 + clicks))
