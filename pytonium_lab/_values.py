@@ -2,8 +2,9 @@
 
 Values must round-trip through JavaScript exactly, so only JSON values are
 allowed: ``None``, ``bool``, ``int`` within +-(2**53 - 1), finite ``float``,
-``str``, ``list`` and ``dict`` with ``str`` keys. Checking and copying happen in
-one walk, so the store never holds an object the caller can still mutate.
+``str``, ``list`` and ``dict`` with ``str`` keys, nested at most ``MAX_DEPTH``
+levels. Checking and copying happen in one walk, so the store never holds an
+object the caller can still mutate.
 """
 
 from __future__ import annotations
@@ -11,9 +12,19 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-__all__ = ["MAX_SAFE_INTEGER", "check_name", "check_namespaces", "copy_value", "clean_value"]
+__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "check_name", "check_namespaces", "copy_value", "clean_value"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
+
+MAX_DEPTH = 100
+"""How many lists/dicts a value may nest (``[[1]]`` is 2): the same limit as ``js/src/values.ts``.
+
+Every layer that handles a value recurses once per level (this walk, copies,
+``json``, a page's ``JSON.parse``) and a protocol message adds a few levels
+around it; 100 stays far below Python's recursion limit (1000 frames, of which
+the caller may already use many) and below the 255 levels that some JSON
+libraries (orjson) accept, while real state rarely nests more than ten.
+"""
 
 _SCALARS = frozenset((str, bool, type(None)))
 
@@ -91,6 +102,8 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
         marker = id(value)
         if marker in active:
             raise ValueError(f"{path}: the value contains itself (a cycle)")
+        if len(active) == MAX_DEPTH:  # ``active`` holds the lists/dicts around this one
+            raise ValueError(f"{_shorten(path)}: more than {MAX_DEPTH} levels of nested lists/dicts (the limit)")
         active.add(marker)
         try:
             if kind is list:
@@ -109,6 +122,11 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
         f"{path}: {kind.__name__} is not a state value "
         "(allowed: None, bool, int, float, str, list, dict with str keys)"
     )
+
+
+def _shorten(path: str, limit: int = 60) -> str:
+    """A place deep inside a value, cut to its start (``ns.key[0][0]...``)."""
+    return path if len(path) <= limit else path[:limit] + "..."
 
 
 def _where(namespace: object, key: object) -> str:

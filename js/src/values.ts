@@ -3,7 +3,7 @@
  *
  * Values must survive JSON and Python unchanged, so only JSON values are allowed:
  * null, booleans, finite numbers (integers within +-(2**53-1)), strings, arrays
- * and plain objects with string keys. Checking and copying happen in one walk,
+ * and plain objects with string keys, nested at most MAX_DEPTH levels. Checking and copying happen in one walk,
  * so the mirror never holds an object the page can still mutate. Mirrors the
  * rules of `pytonium_lab/_values.py`.
  */
@@ -17,6 +17,12 @@ export type StateValue =
   | { [key: string]: StateValue };
 
 const MAX_SAFE = 9007199254740991; // 2**53 - 1 (Number.MAX_SAFE_INTEGER)
+
+/**
+ * How many arrays/objects a value may nest (`[[1]]` is 2); the same limit as
+ * `MAX_DEPTH` in `pytonium_lab/_values.py`, which says why 100.
+ */
+export const MAX_DEPTH = 100;
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -88,6 +94,10 @@ function walk(value: unknown, path: string, active: object[]): StateValue {
   if (active.indexOf(obj) >= 0) {
     throw new TypeError(path + ": the value contains itself (a cycle), which is not a state value");
   }
+  if (active.length === MAX_DEPTH) {
+    // `active` holds the arrays/objects around this one.
+    throw new TypeError(shorten(path) + ": more than " + MAX_DEPTH + " levels of nested arrays/objects (the limit)");
+  }
   const proto = Object.getPrototypeOf(obj);
   if (Array.isArray(obj)) {
     if (!Array.isArray(proto)) fail(path, describe(obj)); // an Array subclass
@@ -111,6 +121,11 @@ function walk(value: unknown, path: string, active: object[]): StateValue {
   }
   active.pop();
   return out;
+}
+
+/** A place deep inside a value, cut to its start (`ns.key[0][0]...`). */
+function shorten(path: string): string {
+  return path.length <= 60 ? path : path.slice(0, 60) + "...";
 }
 
 function member(k: string): string {

@@ -1,6 +1,13 @@
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { checkName, cleanValue, copyValue, equalValues, type StateValue } from "../src/values";
+import { checkName, cleanValue, copyValue, equalValues, MAX_DEPTH, type StateValue } from "../src/values";
+
+/** `[[...[1]...]]`: `depth` arrays inside each other. */
+function nested(depth: number): StateValue {
+  let value: StateValue = 1;
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
 
 describe("cleanValue", () => {
   it("accepts JSON values and returns a copy", () => {
@@ -31,6 +38,24 @@ describe("cleanValue", () => {
   it("rejects an Array subclass", () => {
     class List extends Array {}
     expect(() => cleanValue("ns", "k", List.from([1]))).toThrow(/^ns\.k: /);
+  });
+
+  it("accepts values nested up to MAX_DEPTH levels, refuses deeper ones naming the place and the limit", () => {
+    expect(MAX_DEPTH).toBe(100);
+    expect(cleanValue("ns", "k", nested(MAX_DEPTH))).toEqual(nested(MAX_DEPTH));
+    for (const depth of [MAX_DEPTH + 1, 10000]) {
+      let error: unknown;
+      try {
+        cleanValue("settings", "volume", nested(depth));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(TypeError);
+      const message = (error as TypeError).message;
+      expect(message.startsWith("settings.volume[0][0]")).toBe(true);
+      expect(message).toContain("more than 100 levels");
+      expect(message.length).toBeLessThan(200);
+    }
   });
 
   it("keeps a key named __proto__ as data, not as a prototype", () => {

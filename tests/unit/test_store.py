@@ -67,6 +67,13 @@ def test_bool_stays_bool(store):
     assert store.get_state("ns", "flag") is True
 
 
+def _nested(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     "args, error, words",
     [
@@ -75,6 +82,7 @@ def test_bool_stays_bool(store):
         (("settings", "volume", [1, 2, {"x": float("nan")}]), ValueError, r"settings\.volume\[2\]\.x"),
         (("settings", "volume", 2**60), ValueError, r"settings\.volume"),
         (("settings", "volume", {1, 2}), TypeError, r"settings\.volume: set"),
+        (("settings", "volume", _nested(10_000)), ValueError, r"settings\.volume\[0\]\[0\].*more than \d+ levels"),
     ],
 )
 def test_rejected_writes_leave_store_unchanged_and_notify_nobody(store, args, error, words):

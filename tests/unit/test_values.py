@@ -1,8 +1,10 @@
 import math
+import re
+from pathlib import Path
 
 import pytest
 
-from pytonium_lab._values import MAX_SAFE_INTEGER, check_name, clean_value, copy_value
+from pytonium_lab._values import MAX_DEPTH, MAX_SAFE_INTEGER, check_name, clean_value, copy_value
 
 
 @pytest.mark.parametrize(
@@ -88,3 +90,34 @@ def test_copy_value_is_deep():
 def test_check_name(namespace, key, error, words):
     with pytest.raises(error, match=words):
         check_name(namespace, key)
+
+
+def nested(depth: int, leaf=1):
+    """``[[...[leaf]...]]``: ``depth`` lists inside each other."""
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_values_up_to_the_depth_limit_are_accepted():
+    assert clean_value("ns", "k", nested(MAX_DEPTH)) == nested(MAX_DEPTH)
+    deep_dict: object = 1
+    for _ in range(MAX_DEPTH):
+        deep_dict = {"a": deep_dict}
+    assert clean_value("ns", "k", deep_dict) == deep_dict
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 10_000])
+def test_deeper_values_are_refused_naming_the_place_and_the_limit(depth):
+    with pytest.raises(ValueError) as info:
+        clean_value("settings", "volume", nested(depth))
+    message = str(info.value)
+    assert message.startswith("settings.volume[0][0]")
+    assert f"more than {MAX_DEPTH} levels" in message
+    assert len(message) < 200  # the place is shortened, not 10,000 "[0]"s
+
+
+def test_python_and_js_share_one_depth_limit():
+    source = (Path(__file__).parents[2] / "js" / "src" / "values.ts").read_text()
+    assert re.search(r"export const MAX_DEPTH = (\d+);", source).group(1) == str(MAX_DEPTH)
