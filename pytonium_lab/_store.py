@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
 
-__all__ = ["Change", "StateStore", "PYTHON"]
+__all__ = ["Change", "StateStore", "Subscription", "PYTHON"]
 
 log = logging.getLogger("pytonium_lab")
 
@@ -60,6 +60,38 @@ class _Subscriber:
         self.remove = remove  # a spec handler's optional remove_state(namespace, key)
         self.namespaces = namespaces
         self.active = True
+
+
+class Subscription:
+    """What ``subscribe``, ``subscribe_batches`` and ``add_state_handler`` return.
+
+    Calling it (or :meth:`unsubscribe`) ends the subscription; again does
+    nothing. It is an object rather than a bare closure so that, as a cell's
+    last line (Voila prints that atop a dashboard), it shows one plain line
+    saying what it listens to, not ``<function ..._add.<locals>.unsubscribe>``.
+    """
+
+    __slots__ = ("_store", "_sub")
+
+    def __init__(self, store: StateStore, sub: _Subscriber) -> None:
+        self._store = store
+        self._sub = sub
+
+    @property
+    def active(self) -> bool:
+        """Whether changes still reach the callback."""
+        return self._sub.active
+
+    def unsubscribe(self) -> None:
+        """Stop the callback from hearing later changes (idempotent)."""
+        self._store._remove(self._sub)
+
+    __call__ = unsubscribe
+
+    def __repr__(self) -> str:
+        names = self._sub.namespaces
+        to = "all namespaces" if names is None else repr(sorted(names))
+        return f"<Subscription to {to} ({'active' if self.active else 'inactive'})>"
 
 
 class StateStore:
@@ -217,24 +249,25 @@ class StateStore:
 
     def subscribe(
         self, callback: Callable[[Change], Any], namespaces: Iterable[str] | None = None
-    ) -> Callable[[], None]:
-        """Call ``callback(change)`` for every later change; returns the unsubscribe function."""
+    ) -> Subscription:
+        """Call ``callback(change)`` for every later change; calling the result unsubscribes."""
         return self._add(_Subscriber(_CALLBACK, callback, _namespace_set(namespaces)))
 
     def subscribe_batches(
         self, callback: Callable[[list[Change]], Any], namespaces: Iterable[str] | None = None
-    ) -> Callable[[], None]:
+    ) -> Subscription:
         """Like :meth:`subscribe`, but each run of queued changes comes as one list (for views)."""
         return self._add(_Subscriber(_BATCHED, callback, _namespace_set(namespaces)))
 
     def add_state_handler(
         self, state_handler: Any, namespaces: Iterable[str]
-    ) -> Callable[[], None] | None:
+    ) -> Subscription | None:
         """Register a spec handler: ``state_handler.update_state(namespace, key, value)``.
 
         A handler may also define ``remove_state(namespace, key)``. A handler
         without ``update_state`` is ignored with a ``UserWarning``, as in Pytonium.
-        Returns the function that removes the handler (``None`` when ignored).
+        Returns the :class:`Subscription` (call it to remove the handler), or
+        ``None`` when the handler is ignored.
         """
         update = getattr(state_handler, "update_state", None)
         if not callable(update):
@@ -249,20 +282,19 @@ class StateStore:
         wanted = _namespace_set(namespaces)
         return self._add(_Subscriber(_HANDLER, update, wanted, remove if callable(remove) else None))
 
-    def _add(self, sub: _Subscriber) -> Callable[[], None]:
+    def _add(self, sub: _Subscriber) -> Subscription:
         if not callable(sub.call):
             raise TypeError(f"callback must be callable, got {type(sub.call).__name__}")
         with self._lock:
             self._subscribers = self._subscribers + (sub,)
             self._routes = {}
+        return Subscription(self, sub)
 
-        def unsubscribe() -> None:
-            with self._lock:
-                sub.active = False
-                self._subscribers = tuple(s for s in self._subscribers if s is not sub)
-                self._routes = {}
-
-        return unsubscribe
+    def _remove(self, sub: _Subscriber) -> None:
+        with self._lock:
+            sub.active = False
+            self._subscribers = tuple(s for s in self._subscribers if s is not sub)
+            self._routes = {}
 
     def _route(self, namespace: str) -> tuple[tuple[_Subscriber, ...], tuple[Callable, ...] | None]:
         """The subscribers of one namespace, computed once per subscription change."""

@@ -16,7 +16,7 @@ import os
 import re
 from typing import Any, Iterable
 
-from .._store import StateStore
+from .._store import StateStore, Subscription
 from ._backends import BACKENDS, WindowProcess, resolve_backend
 from ._origins import injection_script, normalize_origin, origin_of
 from .._paths import check_scheme, served_folder
@@ -57,8 +57,11 @@ class Pytonium:
     def remove_state(self, namespace: str, key: str) -> bool:
         return self.store.remove_state(namespace, key)
 
-    def add_state_handler(self, state_handler: Any, namespaces: Iterable[str]) -> Any:
-        """Call ``state_handler.update_state(namespace, key, value)`` on changes of ``namespaces``."""
+    def add_state_handler(self, state_handler: Any, namespaces: Iterable[str]) -> Subscription | None:
+        """Call ``state_handler.update_state(namespace, key, value)`` on changes of ``namespaces``.
+
+        Returns the :class:`Subscription` (call it to remove the handler), as the store does.
+        """
         return self.store.add_state_handler(state_handler, namespaces)
 
     # ---- window --------------------------------------------------------------------

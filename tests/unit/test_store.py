@@ -152,6 +152,33 @@ def test_subscribe_change_objects_and_unsubscribe(store):
     ]
 
 
+def test_a_subscription_unsubscribes_once_whichever_way(store):
+    handler = Recorder()
+    by_call = store.add_state_handler(handler, ["a"])
+    by_method = store.subscribe(print, ["a"])
+    assert by_call.active and by_method.active
+    by_call()
+    by_method.unsubscribe()
+    by_call()  # idempotent, both ways
+    by_method()
+    store.set_state("a", "x", 1)
+    assert handler.calls == [] and not by_call.active and not by_method.active
+
+
+def test_a_subscription_shows_itself_as_a_plain_line(store):
+    """A cell's last line displays it (Voila prints it atop the dashboard): one short text line."""
+    from IPython.core.formatters import DisplayFormatter
+
+    some = store.subscribe(print, ["settings", "demo"])
+    every = store.subscribe_batches(print)
+    assert repr(some) == "<Subscription to ['demo', 'settings'] (active)>"
+    assert repr(every) == "<Subscription to all namespaces (active)>"
+    every()
+    assert repr(every) == "<Subscription to all namespaces (inactive)>"
+    handler = store.add_state_handler(Recorder(), ["settings"])
+    assert DisplayFormatter().format(handler) == ({"text/plain": "<Subscription to ['settings'] (active)>"}, {})
+
+
 def test_each_subscriber_gets_its_own_copy(store):
     got = []
 
