@@ -57,5 +57,7 @@ def resolve_inside(folder: str, relative: str) -> str:
     if os.path.commonpath([folder, target]) != folder:
         raise OutsideFolder(f"path {relative!r} resolves outside the served folder (symlink?)")
     if not os.path.isfile(target):
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"the served folder {folder} does not exist (any more)")
         raise FileNotFoundError(f"no file {relative!r} in {folder}")
     return target

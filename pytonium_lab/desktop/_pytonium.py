@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from .._store import StateStore, Subscription
 from ._backends import BACKENDS, WindowProcess, resolve_backend
 from ._origins import injection_script, normalize_origin, origin_of
-from .._paths import check_scheme, served_folder
+from .._paths import check_scheme, resolve_inside, served_folder
 from ._server import Session, get_server
 from ._window import running_loop, show
 
@@ -96,6 +96,8 @@ class Pytonium:
         if type(url) is not str:
             raise TypeError(f"url must be a str, got {type(url).__name__}")
         scheme, path, query = _split_url(url)
+        if scheme in self._folders:
+            _page_file(self._folders, scheme, path, url)  # no window for a page that cannot be served
         if _inline(self.backend):
             self._widget = _show_inline(self.store, self._folders, scheme, path, url, height)
             return
@@ -189,17 +191,28 @@ def _split_url(url: str) -> tuple[str, str, str]:
     return found.group(1).lower(), path, query
 
 
+def _page_file(folders: dict[str, str], scheme: str, path: str, url: str) -> str:
+    """The file ``scheme://path`` shows; an error naming ``url`` and the file when it cannot be served.
+
+    Checked before a window opens: a page the server would answer with 404
+    never connects, so ``initialize`` would wait its whole timeout for nothing.
+    """
+    try:
+        return resolve_inside(folders[scheme], path)
+    except OSError as exc:  # FileNotFoundError, OutsideFolder
+        raise type(exc)(f"initialize({url!r}): {exc}") from None
+
+
 def _show_inline(store: StateStore, folders: dict[str, str], scheme: str, path: str, url: str, height: int) -> Any:
     """Display the page of ``scheme://path`` as a StateWidget in the current notebook output."""
     from IPython.display import display
 
     from ..widget import StateWidget
-    from .._paths import resolve_inside
 
     if scheme not in folders:
         known = ", ".join(f"{s}://" for s in folders) or "none; call add_custom_scheme first"
         raise ValueError(f"initialize: the notebook view shows custom-scheme pages only, not {url!r} "
                          f"(registered: {known})")
-    widget = StateWidget(store, resolve_inside(folders[scheme], path), height=height)
+    widget = StateWidget(store, _page_file(folders, scheme, path, url), height=height)
     display(widget)
     return widget

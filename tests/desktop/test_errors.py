@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -9,6 +11,7 @@ import time
 import pytest
 
 from pytonium_lab import Pytonium, StateStore
+from pytonium_lab._paths import OutsideFolder
 from pytonium_lab.desktop import open_window
 from pytonium_lab.desktop._backends import resolve_backend
 
@@ -112,8 +115,6 @@ def test_an_engine_that_dies_at_start_is_started_once_more(tmp_path, backend, mo
 
 
 def test_notebook_backend_refuses_pages_it_cannot_show(tmp_path):
-    from pytonium_lab._paths import OutsideFolder
-
     (tmp_path / "web").mkdir()
     (tmp_path / "secret.html").write_text("<p>secret</p>")
     p = Pytonium(backend="notebook")
@@ -131,3 +132,50 @@ def test_notebook_backend_refuses_pages_it_cannot_show(tmp_path):
 def test_unknown_backend_is_refused_at_once(backend):
     with pytest.raises(ValueError, match="backend must be 'auto', 'notebook', 'cef' or 'chromium'"):
         Pytonium(backend=backend)
+
+
+@pytest.mark.parametrize(
+    "url, error, words",
+    [
+        ("app://missing.html", FileNotFoundError, r"initialize\('app://missing.html'\): no file 'missing.html' in /"),
+        ("app://sub/missing.html?x=1#top", FileNotFoundError, r"no file 'sub/missing.html'"),
+        ("app://../secret.html", OutsideFolder, r"initialize\('app://../secret.html'\): path '../secret.html' leaves"),
+        ("app://up/secret.html", OutsideFolder, r"'up/secret.html' resolves outside the served folder"),
+    ],
+    ids=["missing", "missing-in-subfolder", "dotdot", "symlink-out"],
+)
+def test_a_page_that_cannot_be_served_fails_at_once_before_any_window(tmp_path, backend, monkeypatch, url, error,
+                                                                      words):
+    """Not a 15 s wait for a 404 page that never connects (and is_running() true on it)."""
+    from pytonium_lab.desktop import _window
+
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<p>x</p>")
+    (tmp_path / "secret.html").write_text("<p>secret</p>")
+    (web / "up").symlink_to(tmp_path)
+    launches, real_launch = [], _window.launch
+    monkeypatch.setattr(_window, "launch", lambda *args, **kwargs: launches.append(args) or real_launch(*args, **kwargs))
+    p = Pytonium(backend=backend)
+    p.add_custom_scheme("app", str(web))
+    start = time.monotonic()
+    with pytest.raises(error, match=words):
+        p.initialize(url, 400, 300)
+    took = time.monotonic() - start
+    print(f"{backend}: {url} refused after {took * 1000:.2f} ms")
+    assert took < 0.5 and launches == [] and not p.is_running()
+    p.shutdown()
+
+
+def test_a_scheme_whose_folder_is_gone_fails_at_once(tmp_path, backend):
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<p>x</p>")
+    p = Pytonium(backend=backend)
+    p.add_custom_scheme("app", str(web))
+    shutil.rmtree(web)
+    start = time.monotonic()
+    with pytest.raises(FileNotFoundError, match=re.escape(f"the served folder {web} does not exist")):
+        p.initialize("app://index.html", 400, 300)
+    assert time.monotonic() - start < 0.5 and not p.is_running()
+    p.shutdown()
