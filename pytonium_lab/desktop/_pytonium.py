@@ -20,7 +20,7 @@ from .._store import StateStore, Subscription
 from ._backends import BACKENDS, WindowProcess, resolve_backend
 from ._origins import injection_script, normalize_origin, origin_of
 from .._paths import check_scheme, resolve_inside, served_folder
-from ._server import Session, get_server
+from ._server import LoopbackServer, Session, serve
 from ._window import running_loop, show
 
 __all__ = ["Pytonium"]
@@ -42,6 +42,7 @@ class Pytonium:
         self._folders: dict[str, str] = {}
         self._origins: set[str] = set()
         self._session: Session | None = None
+        self._server: LoopbackServer | None = None  # the one serving _session
         self._window: WindowProcess | None = None
         self._widget: Any = None  # the StateWidget of the notebook backend
 
@@ -104,14 +105,14 @@ class Pytonium:
         if self._window is not None:  # the last window was closed or killed: reap what is left
             self._window.close()
             self._window = None
-        server = get_server()
-        if self._session is None:
+        if self._session is None or self._server is None:
             self._session = Session(self.store, loop=running_loop())
             self._session.folders.update(self._folders)
             self._session.origins.update(self._origins)
-            server.add(self._session)
+            self._server = serve(self._session)
         else:
             self._session.loop = running_loop()
+        server = self._server
         inject = None
         if scheme in self._folders:
             page, ours = server.page_url(self._session, scheme, path, query), True
@@ -154,10 +155,10 @@ class Pytonium:
         if self._widget is not None:
             self._widget.close()
             self._widget = None
-        if self._session is not None:
+        if self._session is not None and self._server is not None:
             self._session.pump()
-            get_server().remove(self._session)
-            self._session = None
+            self._server.remove(self._session)  # the last session closes the server's port
+            self._session = self._server = None
         if self._window is not None:
             self._window.close()
 

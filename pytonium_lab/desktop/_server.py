@@ -1,7 +1,9 @@
 """The loopback server every desktop window of this process talks to.
 
 One tornado server per process, on its own daemon thread and IOLoop, bound to
-127.0.0.1 on a random port. It serves the folders of ``add_custom_scheme``
+127.0.0.1 on a random port, while at least one window's session is registered:
+removing the last one closes the port and ends the thread (the next window
+starts a new server, on a new port). It serves the folders of ``add_custom_scheme``
 (HTML gets the JS runtime injected) and the ``/_pytonium/ws`` WebSocket. Each
 window belongs to a :class:`Session` with its own secret token, store and
 folders; a request without the right token, or a WebSocket from another
@@ -34,7 +36,7 @@ from .._page import inject_runtime
 from .._store import StateStore
 from .._paths import OutsideFolder, check_scheme, resolve_inside, served_folder
 
-__all__ = ["Session", "LoopbackServer", "get_server"]
+__all__ = ["Session", "LoopbackServer", "get_server", "serve"]
 
 log = logging.getLogger("pytonium_lab")
 
@@ -108,6 +110,7 @@ class Session:
         """Close every WebSocket of this session (call on the server thread)."""
         for socket_handler in list(self.sockets):
             socket_handler.close()
+            socket_handler.release()  # now: the server may stop before the page answers the close
 
 
 class _Base(tornado.web.RequestHandler):
@@ -226,6 +229,10 @@ class _Socket(tornado.websocket.WebSocketHandler):
                 session.connected.set()
 
     def on_close(self) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Stop this connection's link listening to the store (idempotent)."""
         if self.link is not None:
             self.link.close()
         if self.view_session is not None:
@@ -233,7 +240,7 @@ class _Socket(tornado.websocket.WebSocketHandler):
 
 
 class LoopbackServer:
-    """The process's server: start once with :func:`get_server`."""
+    """The process's server: get it with :func:`get_server` (or :func:`serve` a session)."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
@@ -263,19 +270,43 @@ class LoopbackServer:
             ],
             websocket_max_message_size=64 * 1024 * 1024,
         )
-        http = tornado.httpserver.HTTPServer(app, xheaders=False)
-        http.add_sockets([sock])
+        self._http = tornado.httpserver.HTTPServer(app, xheaders=False)
+        self._http.add_sockets([sock])
         self._ready.set()
         self.loop.start()
+        self.loop.close(all_fds=True)  # stopped (_stop): drop whatever connections are left
+
+    def _stop(self) -> None:
+        """Close the listening port and end the server thread; returns once the port is closed."""
+
+        def stop() -> None:
+            self._http.stop()
+            self.loop.stop()
+
+        self.call(stop)
+        if threading.get_ident() != self.thread_id:
+            self.thread.join(5)
 
     # ---- sessions ----------------------------------------------------------------
 
     def add(self, session: Session) -> None:
-        self._sessions[session.token] = session
+        with _server_lock:
+            if _server is not self:
+                raise RuntimeError("this pytonium loopback server has stopped; use get_server() or serve()")
+            self._sessions[session.token] = session
 
     def remove(self, session: Session) -> None:
-        self._sessions.pop(session.token, None)
+        """Forget ``session`` and close its sockets; the last one stops the server (idempotent)."""
+        global _server
+        with _server_lock:
+            if self._sessions.pop(session.token, None) is None:
+                return
+            last = not self._sessions
+            if last and _server is self:
+                _server = None
         self.call(session.close_sockets)
+        if last:
+            self._stop()
 
     def by_id(self, session_id: str) -> Session | None:
         for session in list(self._sessions.values()):
@@ -312,13 +343,25 @@ class LoopbackServer:
 
 
 _server: LoopbackServer | None = None
-_server_lock = threading.Lock()
+_server_lock = threading.RLock()
 
 
 def get_server() -> LoopbackServer:
-    """The process's loopback server, started on first use."""
+    """The process's running loopback server, started if there is none."""
     global _server
     with _server_lock:
         if _server is None:
             _server = LoopbackServer()
         return _server
+
+
+def serve(session: Session) -> LoopbackServer:
+    """Register ``session`` with the running server (started if needed) and return that server.
+
+    One step under the lock: a server whose last session another thread is
+    removing meanwhile cannot be handed out and then stop under this one.
+    """
+    with _server_lock:
+        server = get_server()
+        server.add(session)
+        return server

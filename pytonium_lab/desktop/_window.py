@@ -16,7 +16,7 @@ from typing import Iterable
 from .._page import locate_page
 from .._store import StateStore
 from ._backends import WindowProcess, launch, resolve_backend
-from ._server import Session, get_server
+from ._server import LoopbackServer, Session, serve
 
 __all__ = ["WindowHandle", "open_window", "running_loop", "show"]
 
@@ -77,10 +77,11 @@ def _serve_page(session: Session, page: str | os.PathLike[str]) -> str:
 class WindowHandle:
     """A window opened by :func:`open_window`: ``is_running()``, ``close()``."""
 
-    def __init__(self, session: Session, window: WindowProcess) -> None:
+    def __init__(self, session: Session, window: WindowProcess, server: LoopbackServer) -> None:
         self.session = session
         self.window = window
         self.store = session.store
+        self._server = server
 
     def is_running(self) -> bool:
         return self.window.is_alive()
@@ -90,8 +91,8 @@ class WindowHandle:
         return self.window.devtools_port
 
     def close(self) -> None:
-        """Close the window and its connections (idempotent)."""
-        get_server().remove(self.session)
+        """Close the window and its connections (idempotent); the last window closes the server's port."""
+        self._server.remove(self.session)
         self.window.close()
 
     def __repr__(self) -> str:
@@ -122,12 +123,11 @@ def open_window(
         raise TypeError(f"namespaces must be a list of str, not the str {namespaces!r}")
     session = Session(store, namespaces=namespaces, loop=running_loop() or "server")
     path = _serve_page(session, page)
-    server = get_server()
-    server.add(session)
+    server = serve(session)
     try:
         window = show(session, server.page_url(session, "app", path), width, height,
                       backend=resolve_backend(backend), title=title, debug=debug)
     except BaseException:
         server.remove(session)
         raise
-    return WindowHandle(session, window)
+    return WindowHandle(session, window, server)

@@ -110,7 +110,9 @@ def test_removing_a_session_closes_its_sockets(store_and_handler):
     session = Session(store, loop="server")
     view = connect(session)
     wait_for(lambda: session.sockets, 5, "the socket to register")
-    get_server().remove(session)
+    listening = len(store._subscribers)  # the handler and the socket's link
+    get_server().remove(session)  # the last session: the server stops too
     with pytest.raises(ConnectionError):
         view.receive()
     view.close()
+    assert len(store._subscribers) == listening - 1  # the link let go of the store

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -104,3 +105,29 @@ def test_two_windows_share_one_store(web, backend, closing):
     finally:
         ta.close()
         tb.close()
+
+
+def port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return False
+    return True
+
+
+def test_the_last_window_closes_the_servers_port_and_a_later_one_opens_it_again(web, backend, closing, xvfb):
+    a, b = open_demo(web, backend, closing, debug=False), open_demo(web, backend, closing, debug=False)
+    port = get_server().port
+    assert port_open(port)
+    a.shutdown()
+    assert port_open(port)  # b still shows the store
+    b.shutdown()
+    assert not port_open(port)
+    # A later window starts a server again, and when the user closes it, its shutdown closes that port too.
+    a.initialize("app://index.html", 400, 300)
+    port = get_server().port
+    assert a.is_running() and port_open(port)
+    wm_close(xvfb, a._window.pid)
+    wait_for(lambda: not a.is_running(), 5, "is_running() to turn false after the user closed the window")
+    a.shutdown()
+    assert not port_open(port)
