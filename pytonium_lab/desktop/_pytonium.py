@@ -102,9 +102,30 @@ class Pytonium:
         if _inline(self.backend):
             self._widget = _show_inline(self.store, self._folders, scheme, path, url, height)
             return
+        ours = scheme in self._folders or origin_of(url) in self._origins
+        if not ours and scheme not in ("http", "https") and url != "about:blank":
+            known = ", ".join(f"{s}://" for s in self._folders) or "none; call add_custom_scheme first"
+            raise ValueError(f"initialize: no custom scheme for {url!r} (registered: {known})")
         if self._window is not None:  # the last window was closed or killed: reap what is left
             self._window.close()
             self._window = None
+        server, session = self._serve()
+        inject = None
+        if scheme in self._folders:
+            page = server.page_url(session, scheme, path, query)
+        else:
+            page = url
+            if ours:
+                inject = injection_script(server.runtime_config(session), self._origins)
+        try:
+            self._window = show(session, page, width, height, backend=resolve_backend(self.backend),
+                                title=None, debug=self.debug, wait=ours, inject=inject)
+        except BaseException:
+            self._release()  # no window: keep no session (nor, if it was the last, the server's port)
+            raise
+
+    def _serve(self) -> tuple[LoopbackServer, Session]:
+        """This object's session on the running server: kept across windows, made anew after a release."""
         if self._session is None or self._server is None:
             self._session = Session(self.store, loop=running_loop())
             self._session.folders.update(self._folders)
@@ -112,20 +133,14 @@ class Pytonium:
             self._server = serve(self._session)
         else:
             self._session.loop = running_loop()
-        server = self._server
-        inject = None
-        if scheme in self._folders:
-            page, ours = server.page_url(self._session, scheme, path, query), True
-        elif origin_of(url) in self._origins:
-            page, ours = url, True
-            inject = injection_script(server.runtime_config(self._session), self._origins)
-        elif scheme in ("http", "https") or url == "about:blank":
-            page, ours = url, False
-        else:
-            known = ", ".join(f"{s}://" for s in self._folders) or "none; call add_custom_scheme first"
-            raise ValueError(f"initialize: no custom scheme for {url!r} (registered: {known})")
-        self._window = show(self._session, page, width, height, backend=resolve_backend(self.backend),
-                            title=None, debug=self.debug, wait=ours, inject=inject)
+        return self._server, self._session
+
+    def _release(self) -> None:
+        """Apply the page's last writes and unregister the session; the last one closes the server's port."""
+        if self._session is not None and self._server is not None:
+            self._session.pump()
+            self._server.remove(self._session)
+        self._session = self._server = None
 
     def is_running(self) -> bool:
         """Whether the window (or the notebook view) is open; false within milliseconds of a close."""
@@ -155,10 +170,7 @@ class Pytonium:
         if self._widget is not None:
             self._widget.close()
             self._widget = None
-        if self._session is not None and self._server is not None:
-            self._session.pump()
-            self._server.remove(self._session)  # the last session closes the server's port
-            self._session = self._server = None
+        self._release()
         if self._window is not None:
             self._window.close()
 

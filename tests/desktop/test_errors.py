@@ -27,6 +27,7 @@ def test_no_display_fails_at_once(tmp_path, monkeypatch):
         p.initialize("app://index.html", 400, 300)
     assert time.monotonic() - start < 2
     assert not p.is_running()
+    assert p._session is None  # a window that did not open keeps no session, so no server port
     with pytest.raises(RuntimeError, match="DISPLAY"):
         open_window(StateStore(), "<p>x</p>", backend="chromium")
 
@@ -79,7 +80,7 @@ def test_window_that_cannot_start_fails_with_its_stderr(tmp_path, backend, monke
     with pytest.raises(RuntimeError, match=f"the {backend} window exited before its page connected"):
         p.initialize("app://index.html", 400, 300)
     assert time.monotonic() - start < 10
-    assert not p.is_running()
+    assert not p.is_running() and p._session is None
     p.shutdown()
 
 
