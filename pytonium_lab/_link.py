@@ -105,8 +105,8 @@ class StoreLink:
             with self._lock:
                 if self._sent_revision > revision:
                     continue  # a newer batch left meanwhile: this snapshot would undo it
-                # Changes up to `revision` are in the snapshot: do not send them again.
-                self._pending = {k: c for k, c in self._pending.items() if c.revision > revision}
+                # Pending changes stay pending: the other views behind this link still need
+                # them. The view the snapshot is for skips those it includes (rev <= revision).
                 ack = self._last_acks.get(to, 0) if to else 0
                 return then(proto.snapshot_message(to, self._seq, revision, self.namespaces, state, ack))
 

@@ -9,6 +9,7 @@ over the widget's custom messages, through one :class:`StoreLink` per widget.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from collections import deque
 from pathlib import Path
@@ -67,6 +68,9 @@ class StateWidget(anywidget.AnyWidget):
     """
 
     _esm = traitlets.Unicode().tag(sync=True)
+    # A stable id for the front end's one mirror per model: hosts hand each
+    # display a new model proxy, so the proxy object cannot be the key.
+    _uid = traitlets.Unicode().tag(sync=True)
     _srcdoc = traitlets.Unicode().tag(sync=True)
     # The state when the widget was made: views start from it (and the batches
     # after it) even while the kernel is busy and cannot answer their hello.
@@ -107,6 +111,10 @@ class StateWidget(anywidget.AnyWidget):
     @traitlets.default("_esm")
     def _default_esm(self) -> str:
         return _widget_esm()
+
+    @traitlets.default("_uid")
+    def _default_uid(self) -> str:
+        return secrets.token_hex(12)
 
     @traitlets.default("namespaces")
     def _default_namespaces(self) -> list[str] | None:

@@ -39,7 +39,10 @@ export class ModelMirror {
   /** Follow one store -> view message. */
   receive(msg: StoreMessage): void {
     if (msg.t === "snapshot") {
-      if (msg.to === this.id) this.load(msg);
+      // Every snapshot of our link is the whole state at its `seq`, whoever asked:
+      // one at or past our place also catches up a mirror that missed a batch.
+      if (msg.to === this.id || !this.synced || msg.seq >= this.seq) this.load(msg);
+      if (msg.to && typeof msg.ack === "number") this.acks[msg.to] = msg.ack;
       return;
     }
     if (msg.t !== "batch" || !this.synced) return;
@@ -52,6 +55,8 @@ export class ModelMirror {
     const changes = msg.changes || [];
     for (let i = 0; i < changes.length; i++) {
       const c = changes[i];
+      if (c.rev <= this.rev) continue; // the snapshot we started from includes it
+      this.rev = c.rev;
       const keys = this.state[c.ns] || (this.state[c.ns] = {});
       if (c.removed) {
         delete keys[c.key];
@@ -59,7 +64,6 @@ export class ModelMirror {
       } else {
         keys[c.key] = c.value;
       }
-      if (c.rev > this.rev) this.rev = c.rev;
     }
     const acks = msg.acks || {};
     Object.keys(acks).forEach((view) => (this.acks[view] = acks[view]));
@@ -78,4 +82,73 @@ export class ModelMirror {
       ack: this.acks[view] || 0,
     };
   }
+}
+
+/** The parts of an anywidget model proxy the mirror needs. */
+export interface MirrorModel {
+  get(name: string): unknown;
+  on(name: string, fn: (...args: never[]) => void): void;
+  send(msg: ViewMessage): void;
+}
+
+const mirrors = new Map<string, ModelMirror>();
+
+/**
+ * The one mirror of a widget model, made on first use and fed from then on.
+ *
+ * Keyed by the model's `_uid` (a synced id made in Python), never by the
+ * `model` object: anywidget and marimo hand `initialize` and each `render` a
+ * new proxy, so a cache keyed by the proxy would make a fresh mirror from the
+ * old `_boot` at every display and show stale state. Returns a function that
+ * forgets the mirror (call it when the model goes away).
+ */
+export function mirrorOf(model: MirrorModel): { mirror: ModelMirror; forget: () => void } {
+  const uid = String(model.get("_uid") || "");
+  let mirror = uid ? mirrors.get(uid) : undefined;
+  if (!mirror) {
+    const made = new ModelMirror((msg: ViewMessage) => model.send(msg));
+    made.load(model.get("_boot") as Snapshot);
+    model.on("change:_boot", () => made.load(model.get("_boot") as Snapshot));
+    model.on("msg:custom", (msg: StoreMessage) => made.receive(msg));
+    mirror = made;
+    if (uid) mirrors.set(uid, made);
+  }
+  const mine = mirror;
+  return {
+    mirror: mine,
+    forget: () => {
+      if (mirrors.get(uid) === mine) mirrors.delete(uid);
+    },
+  };
+}
+
+/** What one display relays: page -> kernel (answering a hello from the mirror) and store -> page. */
+export interface ViewRelay {
+  fromPage(msg: ViewMessage): void;
+  fromStore(msg: StoreMessage): void;
+}
+
+/**
+ * The relay of one display of a model, apart from any DOM so every host (and
+ * the convergence test) runs the same code. A page's `hello` is answered at
+ * once from the model's mirror and still goes to the kernel, whose answer
+ * follows when it is free and corrects the view if the mirror was behind.
+ */
+export function relayView(
+  mirror: ModelMirror,
+  toPage: (msg: StoreMessage) => void,
+  toKernel: (msg: ViewMessage) => void,
+  onHello: (view: string) => void = () => {},
+): ViewRelay {
+  return {
+    fromPage(msg) {
+      if (msg.t === "hello" && typeof msg.view === "string") {
+        onHello(msg.view);
+        const snapshot = mirror.snapshotFor(msg.view);
+        if (snapshot) toPage(snapshot);
+      }
+      toKernel(msg);
+    },
+    fromStore: toPage,
+  };
 }

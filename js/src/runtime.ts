@@ -78,6 +78,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   let mirror = new Map<string, Map<string, StateValue>>();
   let filter: string[] | null = null; // the view's namespaces, from the snapshot
   let lastSeq = 0;
+  let lastRev = 0; // the store revision the mirror shows: older changes are already in it
   let awaiting = true; // a hello is out: ignore batches until its snapshot
   let ready = false;
   let writes = 0;
@@ -174,6 +175,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
     });
     filter = Array.isArray(msg.namespaces) ? msg.namespaces.slice() : null;
     lastSeq = msg.seq;
+    lastRev = typeof msg.rev === "number" ? msg.rev : 0;
     awaiting = false;
     // Keys whose value changed fire events (origin "snapshot"), then keys that went away.
     // Collected first: a listener may write to the mirror while we dispatch.
@@ -200,6 +202,8 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   }
 
   function onChange(c: Change): void {
+    if (c.rev <= lastRev) return; // the snapshot this view started from includes it
+    lastRev = c.rev;
     if (pending.has(slot(c.ns, c.key))) return; // superseded by a write of ours still on its way
     const removed = c.removed === true;
     const value = removed ? null : c.value;

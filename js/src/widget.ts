@@ -11,9 +11,10 @@
 
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import type { Snapshot, StoreMessage, ViewMessage } from "./protocol";
-import { ModelMirror } from "./relay";
+import { mirrorOf, relayView } from "./relay";
 
 export interface WidgetModel {
+  _uid: string;
   _srcdoc: string;
   height: string;
   _boot: Snapshot;
@@ -21,27 +22,13 @@ export interface WidgetModel {
 
 type Model = Pick<RenderProps<WidgetModel>, "model">["model"];
 
-const mirrors = new WeakMap<object, ModelMirror>();
-
-/** One mirror per model, fed from the model's creation on (anywidget's `initialize`). */
-function mirrorOf(model: Model): ModelMirror {
-  let mirror = mirrors.get(model);
-  if (!mirror) {
-    const made = new ModelMirror((msg: ViewMessage) => model.send(msg));
-    made.load(model.get("_boot"));
-    model.on("change:_boot", () => made.load(model.get("_boot")));
-    model.on("msg:custom", (msg: StoreMessage) => made.receive(msg));
-    mirrors.set(model, (mirror = made));
-  }
-  return mirror;
-}
-
-function initialize({ model }: { model: Model }): void {
-  mirrorOf(model);
+/** Make the model's mirror as soon as the model exists, so it hears every batch. */
+function initialize({ model }: { model: Model }): () => void {
+  return mirrorOf(model).forget;
 }
 
 function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): () => void {
-  const mirror = mirrorOf(model);
+  const { mirror } = mirrorOf(model);
   el.classList.add("pytonium-lab-view");
   const iframe = document.createElement("iframe");
   iframe.setAttribute("sandbox", "allow-scripts");
@@ -55,24 +42,20 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
   const onSrcdoc = (): void => {
     iframe.srcdoc = model.get("_srcdoc") || "";
   };
+  const toPage = (msg: unknown): void => {
+    const page = iframe.contentWindow;
+    if (page) page.postMessage({ pytonium: msg }, "*");
+  };
+  const relay = relayView(mirror, toPage, (msg) => model.send(msg), (view) =>
+    iframe.setAttribute("data-pytonium-view", view),
+  );
   const fromPage = (event: MessageEvent): void => {
     if (event.source === null || event.source !== iframe.contentWindow) return;
     const data = event.data;
     if (data === null || typeof data !== "object" || !("pytonium" in data)) return;
-    const msg = data.pytonium;
-    if (msg && msg.t === "hello" && typeof msg.view === "string") {
-      iframe.setAttribute("data-pytonium-view", msg.view);
-      // Start the view now from the model's mirror; the kernel's own answer follows
-      // when it is free and corrects the view if the mirror was behind (a reload).
-      const snapshot = mirror.snapshotFor(msg.view);
-      if (snapshot) fromStore(snapshot);
-    }
-    model.send(msg);
+    relay.fromPage(data.pytonium as ViewMessage);
   };
-  const fromStore = (msg: unknown): void => {
-    const page = iframe.contentWindow;
-    if (page) page.postMessage({ pytonium: msg }, "*");
-  };
+  const fromStore = (msg: StoreMessage): void => relay.fromStore(msg);
 
   // Listen before the page loads: its runtime says hello from the first <script>.
   window.addEventListener("message", fromPage);

@@ -41,8 +41,11 @@ export function snapshot(seq: number, state: Record<string, Record<string, unkno
   return { t: "snapshot", to: ME, seq, rev: seq, namespaces: null, state, ...extra };
 }
 
+let revision = 1000;
+
+/** A change as the store sends it; each one gets the next store revision (above any test snapshot's). */
 export function change(ns: string, key: string, value: unknown, origin = "python", removed = false) {
-  return { ns, key, value: removed ? null : value, removed, origin, rev: 0 };
+  return { ns, key, value: removed ? null : value, removed, origin, rev: ++revision };
 }
 
 const cleanups: Array<() => void> = [];

@@ -172,16 +172,20 @@ def test_chunked_write_is_applied_once_complete(store):
     assert store.get_state("big", "blob") == "x" * 1000
 
 
-def test_snapshot_drops_pending_changes_it_already_contains(store):
+def test_a_hello_keeps_pending_changes_for_the_other_views(store):
+    """The issue's repro: batch 1 leaves, a second write waits in the interval, one view says hello."""
     wire = Wire()
     link = StoreLink(store, wire, interval=10)
-    store.set_state("ns", "a", 1)  # sent at once
+    store.set_state("ns", "a", 1)  # sent at once (leading edge)
     store.set_state("ns", "a", 2)  # pending
     link.receive({"t": "hello", "view": VIEW})
     snapshot = wire.of("snapshot")[0]
     assert snapshot["state"] == {"ns": {"a": 2}} and snapshot["seq"] == 1
     link.flush()
-    assert len(wire.of("batch")) == 1  # nothing left to send
+    # Every other view still hears a = 2; the view that asked skips it (rev <= the snapshot's).
+    second = wire.of("batch")[1]
+    assert second["seq"] == 2 and second["changes"][0]["value"] == 2
+    assert second["changes"][0]["rev"] <= snapshot["rev"]
 
 
 def test_close_stops_sending(store):
