@@ -15,9 +15,10 @@ ipywidgets expects a handler's output (e.g. in an ``Output.capture``).
 
 The subshell is made at the first such call, so notebooks that never loop
 keep the kernel as it was. JupyterLab may itself send comm messages to
-subshells of its own: only a message on *our* subshell is queued; any other
-is handled where it arrives, as before (queuing those lost a between-cells
-handler's print to its ``Output.capture`` in 2 to 3 of 6 runs).
+subshells of its own (``commsOverSubshells: perCommTarget``, the default of
+JupyterLab 4.6 and Notebook 7): those would run handlers on that subshell's
+thread while a cell runs, so every other message is routed to the main shell,
+where handlers run between cells or while a cell awaits.
 
 These are ipykernel internals, so everything is checked first: without them
 (an older kernel, another frontend's kernel, plain Python) nothing changes
@@ -134,10 +135,16 @@ def keep_cell_busy() -> None:
         pass
 
 
-def _route(_data: Any, default: str | None) -> str | None:
-    """Where a widget comm's incoming message goes: our subshell while a cell loops."""
+def _route(_data: Any, _default: str | None) -> str | None:
+    """Where a widget comm's incoming message goes: our subshell while a cell loops, else the main shell.
+
+    Never the frontend's choice (``_default``): JupyterLab 4.6 and Notebook 7 send
+    widget comm messages to a subshell per comm target, whose thread would run the
+    user's handlers at the same time as the running cell. On the main shell they
+    wait for the cell to end, or run while it awaits.
+    """
     subshell = _subshell
-    return subshell if subshell is not None and _pumping.is_set() else default
+    return subshell if subshell is not None and _pumping.is_set() else None
 
 
 def route_to_subshell(comm: Any) -> asyncio.AbstractEventLoop | None:

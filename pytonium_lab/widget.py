@@ -135,22 +135,28 @@ class StateWidget(anywidget.AnyWidget):
         self.send(message)  # looked up per call, so a test can replace ``send``
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if self._main_loop is not None and on_our_subshell():
-            # A cell loops on update_message_loop(): a hello is answered now (a snapshot runs
-            # no user code); writes wait for that call, on the cell's own thread.
-            keep_cell_busy()
-            if type(content) is dict and content.get("t") == "hello":
-                self._link.receive(content)
-                return
-            self._inbox.append(content)
-            try:
-                self._main_loop.call_soon_threadsafe(self._apply_queued)
-            except RuntimeError:  # the kernel's loop is closed: the kernel is going away
-                pass
-            return
         if threading.current_thread() is threading.main_thread():
             self._apply_queued()
-        self._link.receive(content)
+            self._link.receive(content)
+            return
+        # Off the main thread: our subshell while a cell loops on update_message_loop()
+        # (or a kernel that delivers comm messages elsewhere). A hello is answered here
+        # (a snapshot runs no user code); writes, which run user handlers, wait for the
+        # main thread: the next update_message_loop(), or the kernel's loop once the
+        # cell ends or awaits. Handlers never run beside the user's cell code.
+        if self._main_loop is not None and on_our_subshell():
+            keep_cell_busy()
+        if type(content) is dict and content.get("t") == "hello":
+            self._link.receive(content)
+            return
+        if self._main_loop is None:  # no kernel loop to hand over to (plain Python)
+            self._link.receive(content)
+            return
+        self._inbox.append(content)
+        try:
+            self._main_loop.call_soon_threadsafe(self._apply_queued)
+        except RuntimeError:  # the kernel's loop is closed: the kernel is going away
+            pass
 
     def _apply_queued(self) -> None:
         """Apply the page's queued writes, in order, on this thread."""

@@ -86,6 +86,31 @@ def test_a_cell_that_blocks_hears_the_page_through_update_message_loop(notebook)
     assert "heard while blocking: [('demo', 'count', 2)] on the main thread: [True]" in lab.output(1)
 
 
+def test_a_click_during_a_blocking_cell_runs_its_handler_after_the_cell(notebook) -> None:
+    """JupyterLab sends widget messages to a subshell thread; handlers must still wait for the cell."""
+    lab, run = start_running_cell(
+        notebook,
+        "import threading, time\n"
+        "heard = []\n"
+        "class When:\n"
+        "    def update_state(self, namespace, key, value):\n"
+        "        heard.append((time.monotonic(), threading.current_thread() is threading.main_thread()))\n"
+        "store.add_state_handler(When(), ['demo'])\n"
+        "time.sleep(4)\n"
+        "cell_end = time.monotonic()\n"
+        "print('heard during the cell:', len(heard))",
+    )
+    lab.view(0).locator("#inc").click()
+    expect(lab.view(0).locator("#count")).to_have_text("2")
+    lab.wait(run, 30)
+    assert "heard during the cell: 0" in lab.output(1)
+    out = lab.run_until(
+        "print('after the cell, on the main thread:', [(t >= cell_end, main) for t, main in heard])",
+        "after the cell, on the main thread: [(True, True)]",
+    )
+    assert "[(True, True)]" in out
+
+
 def test_the_kernel_shows_busy_while_a_blocking_cell_hears_the_page(notebook) -> None:
     lab, run = start_running_cell(
         notebook,
