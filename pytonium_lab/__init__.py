@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._store import Change, StateStore
+from ._store import Change, StateStore, Subscription
 
-__all__ = ["Change", "Pytonium", "StateStore", "StateWidget"]
+__all__ = ["Change", "Pytonium", "StateStore", "StateWidget", "Subscription"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:

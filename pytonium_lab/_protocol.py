@@ -43,6 +43,8 @@ def decode(text: str | bytes) -> dict[str, Any]:
         message = json.loads(text)
     except ValueError as exc:
         raise ProtocolError(f"message is not JSON: {exc}") from None
+    except RecursionError:  # deeper than any value may be (the store allows 100 levels)
+        raise ProtocolError("message is nested too deeply to be a state value") from None
     if type(message) is not dict:
         raise ProtocolError(f"message must be a JSON object, got {type(message).__name__}")
     return message

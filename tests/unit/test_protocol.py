@@ -70,3 +70,8 @@ def test_chunk_assembler_limits_open_messages():
         assembler.add({"cid": "c", "i": 0, "n": 2, "data": "{"})
     with pytest.raises(proto.ProtocolError, match="count changed"):
         assembler.add({"cid": "a", "i": 1, "n": 3, "data": "}"})
+
+
+def test_a_message_nested_beyond_recursion_is_a_protocol_error():
+    with pytest.raises(proto.ProtocolError, match="nested too deeply"):
+        proto.decode("[" * 100_000 + "]" * 100_000)
