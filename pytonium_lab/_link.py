@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import _protocol as proto
 from ._store import Change, StateStore
@@ -60,18 +61,25 @@ class StoreLink:
     # ---- store -> views ------------------------------------------------------------
 
     def _on_changes(self, changes: list[Change]) -> None:
-        with self._lock:
+        # The hot path of a cell that writes in a loop: acquire/release, no `with`.
+        lock = self._lock
+        lock.acquire()
+        try:
             pending = self._pending
             in_flight = self._in_flight
             for change in changes:
-                where = (change.namespace, change.key)
-                pending.pop(where, None)  # latest wins, in the order of the last writes
+                where = (change[0], change[1])
+                if where in pending:
+                    del pending[where]  # latest wins, in the order of the last writes
                 pending[where] = change
                 # Writes of this link's views reach the store in order, one change each.
-                if in_flight and change.origin == in_flight[0][0]:
+                if in_flight and change[4] == in_flight[0][0]:
                     view, write_id = in_flight.popleft()
                     self._acks[view] = self._last_acks[view] = write_id
-        self._throttle()
+        finally:
+            lock.release()
+        if not self._throttle.armed:  # a flush is due anyway: it takes what we just added
+            self._throttle()
 
     def flush(self) -> None:
         """Send the pending changes and acks now as one batch (no-op when there are none)."""
@@ -148,9 +156,7 @@ class StoreLink:
         changed = False
         try:
             if self.namespaces is not None and namespace not in self.namespaces:
-                raise ValueError(
-                    f"{namespace}.{key}: this view may only write to {sorted(self.namespaces)}"
-                )
+                raise ValueError(f"{namespace}.{key}: this view may only write to {sorted(self.namespaces)}")
             if kind == "set":
                 self.store.set_state(namespace, key, message["value"], origin=view)
                 changed = True

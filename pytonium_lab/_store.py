@@ -18,12 +18,13 @@ import logging
 import threading
 import warnings
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
 
-__all__ = ["Change", "StateStore", "Subscription", "PYTHON"]
+__all__ = ["PYTHON", "Change", "StateStore", "Subscription"]
 
 log = logging.getLogger("pytonium_lab")
 
@@ -48,11 +49,14 @@ class Change(NamedTuple):
 
 _HANDLER, _CALLBACK, _BATCHED = 0, 1, 2
 
+_Route = tuple[tuple["_Subscriber", ...], tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] | None]
+"""A namespace's subscribers, and (handlers, views) callables when set_state may take its fast path."""
+
 
 class _Subscriber:
     """One registration; ``kind`` says how it wants changes (spec handler, Change, list)."""
 
-    __slots__ = ("kind", "call", "remove", "namespaces", "active")
+    __slots__ = ("active", "call", "kind", "namespaces", "remove")
 
     def __init__(self, kind: int, call: Callable, namespaces: frozenset[str] | None, remove: Any = None):
         self.kind = kind
@@ -142,9 +146,7 @@ class StateStore:
         """A plain nested-dict copy of the state (of ``namespaces`` only, if given)."""
         return self.snapshot_at(namespaces)[0]
 
-    def snapshot_at(
-        self, namespaces: Iterable[str] | None = None
-    ) -> tuple[dict[str, dict[str, Any]], int]:
+    def snapshot_at(self, namespaces: Iterable[str] | None = None) -> tuple[dict[str, dict[str, Any]], int]:
         """A snapshot and the revision it shows, taken atomically (for views)."""
         wanted = None if namespaces is None else frozenset(namespaces)
         with self._lock:
@@ -188,16 +190,24 @@ class StateStore:
                 self._queue.append(change)
                 return
             route = self._routes.get(namespace) or self._route(namespace)
-            subscribers, updates = route
+            subscribers, fast = route
             if subscribers:  # _deliver(), inlined: this is the hot path
                 self._delivering = True
                 try:
-                    if updates is not None and kind is not dict and kind is not list:
-                        for update in updates:  # only spec handlers, and nothing to copy
+                    if fast is not None and kind is not dict and kind is not list:
+                        updates, views = fast  # spec handlers and views only, and nothing to copy
+                        for update in updates:
                             try:
                                 update(namespace, key, value)
                             except Exception:
                                 _report(update, namespace, key)
+                        if views:
+                            run = [tuple.__new__(Change, change)]  # views only read it: one for all
+                            for view in views:
+                                try:
+                                    view(run)
+                                except Exception:
+                                    log.exception("state view %r raised; the other subscribers still run", view)
                     else:
                         self._dispatch(change, subscribers)
                     if self._queue:
@@ -247,9 +257,7 @@ class StateStore:
 
     # ---- subscribing -------------------------------------------------------------
 
-    def subscribe(
-        self, callback: Callable[[Change], Any], namespaces: Iterable[str] | None = None
-    ) -> Subscription:
+    def subscribe(self, callback: Callable[[Change], Any], namespaces: Iterable[str] | None = None) -> Subscription:
         """Call ``callback(change)`` for every later change; calling the result unsubscribes."""
         return self._add(_Subscriber(_CALLBACK, callback, _namespace_set(namespaces)))
 
@@ -259,9 +267,7 @@ class StateStore:
         """Like :meth:`subscribe`, but each run of queued changes comes as one list (for views)."""
         return self._add(_Subscriber(_BATCHED, callback, _namespace_set(namespaces)))
 
-    def add_state_handler(
-        self, state_handler: Any, namespaces: Iterable[str]
-    ) -> Subscription | None:
+    def add_state_handler(self, state_handler: Any, namespaces: Iterable[str]) -> Subscription | None:
         """Register a spec handler: ``state_handler.update_state(namespace, key, value)``.
 
         A handler may also define ``remove_state(namespace, key)``. A handler
@@ -296,16 +302,24 @@ class StateStore:
             self._subscribers = tuple(s for s in self._subscribers if s is not sub)
             self._routes = {}
 
-    def _route(self, namespace: str) -> tuple[tuple[_Subscriber, ...], tuple[Callable, ...] | None]:
-        """The subscribers of one namespace, computed once per subscription change."""
+    def _route(self, namespace: str) -> _Route:
+        """The subscribers of one namespace, computed once per subscription change.
+
+        With no ``subscribe`` callbacks among them (the usual case: spec handlers
+        and views), the route also holds the handlers' and views' bare callables,
+        for set_state's fast path.
+        """
         route = self._routes.get(namespace)
         if route is None:
             with self._lock:
-                subs = tuple(
-                    s for s in self._subscribers if s.namespaces is None or namespace in s.namespaces
-                )
-                only_handlers = all(s.kind == _HANDLER for s in subs)
-                route = self._routes[namespace] = (subs, tuple(s.call for s in subs) if only_handlers else None)
+                subs = tuple(s for s in self._subscribers if s.namespaces is None or namespace in s.namespaces)
+                fast = None
+                if all(s.kind != _CALLBACK for s in subs):
+                    fast = (
+                        tuple(s.call for s in subs if s.kind == _HANDLER),
+                        tuple(s.call for s in subs if s.kind == _BATCHED),
+                    )
+                route = self._routes[namespace] = (subs, fast)
         return route
 
     # ---- delivery ----------------------------------------------------------------
@@ -370,9 +384,7 @@ class StateStore:
 
 
 def _report(subscriber: Callable, namespace: str, key: str) -> None:
-    log.exception(
-        "state subscriber %r raised on %s.%s; the other subscribers still run", subscriber, namespace, key
-    )
+    log.exception("state subscriber %r raised on %s.%s; the other subscribers still run", subscriber, namespace, key)
 
 
 def _make_change(change: tuple, value: Any) -> Change:
