@@ -26,8 +26,10 @@ window.onload = function () { py_pong(-1); };
 def main():
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
-    cef.Initialize({"remote_debugging_port": -1, "log_severity": cef.LOGSEVERITY_DISABLE},
-                   {"disable-gpu": "", "disable-gpu-compositing": ""})
+    cef.Initialize(
+        {"remote_debugging_port": -1, "log_severity": cef.LOGSEVERITY_DISABLE},
+        {"disable-gpu": "", "disable-gpu-compositing": ""},
+    )
     browser = cef.CreateBrowserSync(url="about:blank", window_title="anchor")
 
     times = []
@@ -45,7 +47,7 @@ def main():
             out.flush()
             browser.CloseBrowser(True)
 
-    class Lifespan(object):
+    class Lifespan:
         def OnBeforeClose(self, **_):
             cef.QuitMessageLoop()
 
@@ -55,6 +57,7 @@ def main():
     lifespan = Lifespan()
     browser.SetClientHandler(lifespan)
     import base64
+
     browser.LoadUrl("data:text/html;base64," + base64.b64encode(PAGE.encode()).decode())
     cef.MessageLoop()
     del browser

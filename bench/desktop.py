@@ -56,7 +56,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def line(name: str, values: list[float]) -> str:
-    return f"  {name:<34} p50 {pct(values, .5):7.3f} ms   p99 {pct(values, .99):7.3f} ms   (n={len(values)})"
+    return f"  {name:<34} p50 {pct(values, 0.5):7.3f} ms   p99 {pct(values, 0.99):7.3f} ms   (n={len(values)})"
 
 
 class Recorder:
@@ -176,8 +176,9 @@ def anchor(n: int) -> list[float] | None:
         return None
     script = Path(__file__).with_name("_cef_binding_anchor.py")
     with tempfile.TemporaryDirectory(prefix="pytonium-anchor-") as workdir:  # CEF writes caches into its cwd
-        done = subprocess.run([str(python), str(script), str(n)], capture_output=True, text=True, timeout=120,
-                              cwd=workdir)
+        done = subprocess.run(
+            [str(python), str(script), str(n)], capture_output=True, text=True, timeout=120, cwd=workdir
+        )
     for out_line in done.stdout.splitlines():
         if out_line.startswith("{"):
             return json.loads(out_line)["round_trip_ms"]
@@ -188,8 +189,11 @@ def start_xvfb() -> subprocess.Popen | None:
     if os.environ.get("DISPLAY"):
         return None
     number = next(n for n in range(90, 200) if not os.path.exists(f"/tmp/.X11-unix/X{n}"))
-    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while not os.path.exists(f"/tmp/.X11-unix/X{number}"):
         time.sleep(0.02)
     os.environ["DISPLAY"] = f":{number}"
@@ -219,16 +223,20 @@ def main() -> None:
         print("16 ms pump loop (update_message_loop + sleep(0.016)):")
         print(line("round trip Py->JS->Py", pump))
         starts = cold_starts(web, args.backend, args.starts)
-        print(f"cold start, initialize() -> PytoniumReady seen by Python: median {statistics.median(starts):.0f} ms"
-              f" (min {min(starts):.0f}, max {max(starts):.0f}, n={len(starts)})")
+        print(
+            f"cold start, initialize() -> PytoniumReady seen by Python: median {statistics.median(starts):.0f} ms"
+            f" (min {min(starts):.0f}, max {max(starts):.0f}, n={len(starts)})"
+        )
         raw = anchor(args.n)
         if raw is None:
             print("anchor: no CEF runtime (run `pytonium-lab setup-cef`)")
             return
         print("anchor, raw cefpython3 JS binding (Python ExecuteFunction -> JS -> bound Python function):")
         print(line("round trip", raw))
-        print(f"ratios vs anchor: p50 {pct(ev['rt'], .5) / pct(raw, .5):.2f}x (goal <= 2x), "
-              f"p99 {pct(ev['rt'], .99) / pct(raw, .99):.2f}x; pump-loop p50 {pct(pump, .5) / pct(raw, .5):.1f}x")
+        print(
+            f"ratios vs anchor: p50 {pct(ev['rt'], 0.5) / pct(raw, 0.5):.2f}x (goal <= 2x), "
+            f"p99 {pct(ev['rt'], 0.99) / pct(raw, 0.99):.2f}x; pump-loop p50 {pct(pump, 0.5) / pct(raw, 0.5):.1f}x"
+        )
     finally:
         shutil.rmtree(web, ignore_errors=True)
         if xvfb is not None:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "notebook"))
 
-from labharness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, LabPage  # noqa: E402
+from labharness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, LabPage
 
 N_WRITES = 100_000
 
@@ -228,8 +228,11 @@ def report(results: dict, n: int) -> None:
     print(f"{'measure':34} {'StateWidget':>14} {'anchor':>14} {'ratio':>8}")
     for label, key in (("Python -> view", "py_to_view"), ("view -> Python (kernel idle)", "view_to_py")):
         for i, q in enumerate(("p50", "p99")):
-            print(f"{label + ' ' + q + ' (ms)':34} {s[key][i]:14.2f} {a[key][i]:14.2f} {ratio(s[key][i], a[key][i]):>8}")
+            print(
+                f"{label + ' ' + q + ' (ms)':34} {s[key][i]:14.2f} {a[key][i]:14.2f} {ratio(s[key][i], a[key][i]):>8}"
+            )
     print(f"{'pings received':34} {s['pings']:14d} {a['pings']:14d}")
+
     def looping(side: dict, i: int) -> str:
         return "never" if side["looping_to_py"] is None else f"{side['looping_to_py'][i]:.2f}"
 
@@ -237,15 +240,21 @@ def report(results: dict, n: int) -> None:
         print(f"{'view -> Python, cell loops ' + q + ' (ms)':34} {looping(s, i):>14} {looping(a, i):>14}")
     print(f"{'pings heard while the cell loops':34} {s['heard_looping']:14d} {a['heard_looping']:14d}")
     sl, al = s["loop"], a["loop"]
-    print(f"{'100k-write cell: wall (s)':34} {sl['wall_s']:14.3f} {al['wall_s']:14.3f} {ratio(sl['wall_s'], al['wall_s']):>8}")
-    print(f"{'100k-write cell: messages sent':34} {sl['messages']:14d} {al['messages']:14d} {ratio(sl['messages'], al['messages']):>8}")
+    print(
+        f"{'100k-write cell: wall (s)':34} {sl['wall_s']:14.3f} {al['wall_s']:14.3f} {ratio(sl['wall_s'], al['wall_s']):>8}"
+    )
+    print(
+        f"{'100k-write cell: messages sent':34} {sl['messages']:14d} {al['messages']:14d} {ratio(sl['messages'], al['messages']):>8}"
+    )
 
     def ms(v: float | None) -> str:
         return "never (10 s)" if v is None else f"{v:.1f}"
 
     print(f"{'100k-write cell: final value (ms)':34} {ms(sl['final_ms']):>14} {ms(al['final_ms']):>14}")
-    print(f"{'IOPub rate warning':34} {str(sl['iopub_warning']):>14} {str(al['iopub_warning']):>14}")
-    print(f"{'cell shown finished in JupyterLab':34} {str(sl['cell_finished_in_ui']):>14} {str(al['cell_finished_in_ui']):>14}")
+    print(f"{'IOPub rate warning':34} {sl['iopub_warning']!s:>14} {al['iopub_warning']!s:>14}")
+    print(
+        f"{'cell shown finished in JupyterLab':34} {sl['cell_finished_in_ui']!s:>14} {al['cell_finished_in_ui']!s:>14}"
+    )
 
 
 if __name__ == "__main__":

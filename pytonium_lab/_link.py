@@ -61,25 +61,18 @@ class StoreLink:
     # ---- store -> views ------------------------------------------------------------
 
     def _on_changes(self, changes: list[Change]) -> None:
-        # The hot path of a cell that writes in a loop: acquire/release, no `with`.
-        lock = self._lock
-        lock.acquire()
-        try:
+        with self._lock:
             pending = self._pending
             in_flight = self._in_flight
             for change in changes:
-                where = (change[0], change[1])
-                if where in pending:
-                    del pending[where]  # latest wins, in the order of the last writes
+                where = (change.namespace, change.key)
+                pending.pop(where, None)  # latest wins, in the order of the last writes
                 pending[where] = change
                 # Writes of this link's views reach the store in order, one change each.
-                if in_flight and change[4] == in_flight[0][0]:
+                if in_flight and change.origin == in_flight[0][0]:
                     view, write_id = in_flight.popleft()
                     self._acks[view] = self._last_acks[view] = write_id
-        finally:
-            lock.release()
-        if not self._throttle.armed:  # a flush is due anyway: it takes what we just added
-            self._throttle()
+        self._throttle()
 
     def flush(self) -> None:
         """Send the pending changes and acks now as one batch (no-op when there are none)."""

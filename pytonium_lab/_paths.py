@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["OutsideFolder", "check_scheme", "served_folder", "resolve_inside"]
+__all__ = ["OutsideFolder", "check_scheme", "resolve_inside", "served_folder"]
 
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,31}")
 _RESERVED = {"http", "https", "file", "about", "data", "javascript", "blob", "ws", "wss", "_pytonium"}

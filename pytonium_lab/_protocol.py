@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ._store import Change
 
 __all__ = [
-    "ProtocolError",
     "ChunkAssembler",
+    "ProtocolError",
     "batch_message",
-    "encode",
     "decode",
+    "encode",
     "error_message",
     "parse_view_message",
     "snapshot_message",

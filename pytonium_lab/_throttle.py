@@ -61,11 +61,6 @@ class Throttle:
         self._last = -1e9
         self._armed = False
 
-    @property
-    def armed(self) -> bool:
-        """A call is already due: asking again changes nothing (a lock-free check for hot paths)."""
-        return self._armed
-
     def __call__(self) -> None:
         with self._lock:
             if self._armed:
@@ -104,11 +99,6 @@ class Soon:
         self._schedule = schedule
         self._lock = threading.Lock()
         self._queued = False
-
-    @property
-    def armed(self) -> bool:
-        """A run is already queued: asking again changes nothing."""
-        return self._queued
 
     def __call__(self) -> None:
         with self._lock:

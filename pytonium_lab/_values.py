@@ -10,9 +10,10 @@ object the caller can still mutate.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "check_name", "check_namespaces", "copy_value", "clean_value"]
+__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "check_name", "check_namespaces", "clean_value", "copy_value"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -33,10 +34,7 @@ def check_name(namespace: object, key: object) -> None:
     """Reject namespaces and keys that are not non-empty strings."""
     for label, name in (("namespace", namespace), ("key", key)):
         if type(name) is not str:
-            raise TypeError(
-                f"state {label} must be a str, got {type(name).__name__} "
-                f"({_where(namespace, key)})"
-            )
+            raise TypeError(f"state {label} must be a str, got {type(name).__name__} ({_where(namespace, key)})")
         if not name:
             raise ValueError(f"state {label} must not be empty ({_where(namespace, key)})")
 
@@ -90,8 +88,7 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
     if kind is int:
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             raise ValueError(
-                f"{path}: int {value} is outside +-(2**53 - 1) and would not "
-                "round-trip through JavaScript"
+                f"{path}: int {value} is outside +-(2**53 - 1) and would not round-trip through JavaScript"
             )
         return value
     if kind is float:
@@ -111,16 +108,13 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
             copied = {}
             for k, item in value.items():
                 if type(k) is not str:
-                    raise TypeError(
-                        f"{path}: dict keys must be str, got {type(k).__name__} {k!r}"
-                    )
+                    raise TypeError(f"{path}: dict keys must be str, got {type(k).__name__} {k!r}")
                 copied[k] = _walk(item, f"{path}.{k}", active)
             return copied
         finally:
             active.discard(marker)
     raise TypeError(
-        f"{path}: {kind.__name__} is not a state value "
-        "(allowed: None, bool, int, float, str, list, dict with str keys)"
+        f"{path}: {kind.__name__} is not a state value (allowed: None, bool, int, float, str, list, dict with str keys)"
     )
 
 

@@ -232,22 +232,38 @@ class CefWindow(WindowProcess):
 
     backend = "cef"
 
-    def __init__(self, url: str, width: int, height: int, title: str | None, debug: bool, devtools_port: int | None,
-                 inject: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        width: int,
+        height: int,
+        title: str | None,
+        debug: bool,
+        devtools_port: int | None,
+        inject: str | None = None,
+    ) -> None:
         python = runtime_python()
         if python is None:
             raise RuntimeError(f"the CEF runtime is not set up: {SETUP_HINT}")
         if debug and not devtools_port:
             devtools_port = free_port()
         workdir = tempfile.mkdtemp(prefix="pytonium-cef-")
-        config = {"url": url, "width": width, "height": height, "title": title, "debug": debug,
-                  "devtools_port": devtools_port if debug else None, "inject_file": None}
+        config = {
+            "url": url,
+            "width": width,
+            "height": height,
+            "title": title,
+            "debug": debug,
+            "devtools_port": devtools_port if debug else None,
+            "inject_file": None,
+        }
         if inject is not None:
             config["inject_file"] = os.path.join(workdir, "inject.js")
             Path(config["inject_file"]).write_text(inject, encoding="utf-8")
         host = str(Path(__file__).with_name("_cef_host.py"))
-        super().__init__([str(python), host, json.dumps(config)], devtools_port=devtools_port if debug else None,
-                         workdir=workdir)
+        super().__init__(
+            [str(python), host, json.dumps(config)], devtools_port=devtools_port if debug else None, workdir=workdir
+        )
 
     def _on_line(self, line: bytes) -> None:
         try:
@@ -274,28 +290,53 @@ class ChromiumWindow(WindowProcess):
     backend = "chromium"
     speaks = False  # nothing on stdout: the DevTools pipe tells the close
 
-    def __init__(self, url: str, width: int, height: int, title: str | None, debug: bool, devtools_port: int | None,
-                 inject: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        width: int,
+        height: int,
+        title: str | None,
+        debug: bool,
+        devtools_port: int | None,
+        inject: str | None = None,
+    ) -> None:
         executable = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
         if executable is None:
-            raise RuntimeError(f"no chromium found on PATH (looked for {', '.join(CHROMIUM_NAMES)}); "
-                               "install Debian's `chromium` package or use backend='cef'")
+            raise RuntimeError(
+                f"no chromium found on PATH (looked for {', '.join(CHROMIUM_NAMES)}); "
+                "install Debian's `chromium` package or use backend='cef'"
+            )
         workdir = tempfile.mkdtemp(prefix="pytonium-chromium-")
         command = [
             # With a script to inject, the page is opened once the script is in place.
-            executable, f"--app={url if inject is None else 'about:blank'}", f"--user-data-dir={workdir}/profile",
-            f"--window-size={width},{height}", "--window-position=0,0",
-            "--no-sandbox", "--test-type", "--no-first-run", "--no-default-browser-check",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-gpu", "--password-store=basic", "--disable-features=Translate,MediaRouter",
+            executable,
+            f"--app={url if inject is None else 'about:blank'}",
+            f"--user-data-dir={workdir}/profile",
+            f"--window-size={width},{height}",
+            "--window-position=0,0",
+            "--no-sandbox",
+            "--test-type",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-gpu",
+            "--password-store=basic",
+            "--disable-features=Translate,MediaRouter",
         ]
         if debug:
             command.append(f"--remote-debugging-port={devtools_port or 0}")
         command.append("--remote-debugging-pipe")  # private: tells the close at once, injects scripts
         self._pages: set[str] = set()
         self._pipe = PipeDevTools(on_event=self._on_devtools_event)
-        super().__init__(command, devtools_port=devtools_port, workdir=workdir,
-                         child_setup=self._pipe.child_setup, pass_fds=self._pipe.pass_fds)
+        super().__init__(
+            command,
+            devtools_port=devtools_port,
+            workdir=workdir,
+            child_setup=self._pipe.child_setup,
+            pass_fds=self._pipe.pass_fds,
+        )
         self.ready.set()  # the page's first hello tells more
         self._pipe.started()
         try:
@@ -348,16 +389,27 @@ class ChromiumWindow(WindowProcess):
         return None
 
 
-def launch(backend: str, url: str, width: int, height: int, *, title: str | None = None,
-           debug: bool = False, devtools_port: int | None = None, inject: str | None = None) -> WindowProcess:
+def launch(
+    backend: str,
+    url: str,
+    width: int,
+    height: int,
+    *,
+    title: str | None = None,
+    debug: bool = False,
+    devtools_port: int | None = None,
+    inject: str | None = None,
+) -> WindowProcess:
     """Open a window showing ``url``. Fails at once, with the reason, when no display is available.
 
     ``inject`` is a script the engine runs as every top-level document starts
     (the runtime for pages of allowed origins).
     """
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise RuntimeError("cannot open a desktop window: DISPLAY is not set (no X server); "
-                           "run under a desktop session or Xvfb (e.g. `xvfb-run python app.py`)")
+        raise RuntimeError(
+            "cannot open a desktop window: DISPLAY is not set (no X server); "
+            "run under a desktop session or Xvfb (e.g. `xvfb-run python app.py`)"
+        )
     for name, number in (("width", width), ("height", height)):
         if type(number) is not int or not 50 <= number <= 16384:
             raise ValueError(f"{name} must be an int between 50 and 16384, got {number!r}")

@@ -48,7 +48,7 @@ def main():
         with open(config["inject_file"], encoding="utf-8") as f:
             inject = f.read()  # the runtime for allowed origins; it checks location.origin itself
 
-    class Client(object):
+    class Client:
         def OnLoadStart(self, browser, frame, **_):
             # CEF 66 offers no "before the page's scripts" hook to Python: the script arrives as
             # the document starts, and pages wait for PytoniumReady (as the spec's do).

@@ -79,8 +79,10 @@ def setup(log=print) -> Path:
     _run([python, "-m", "venv", "--clear", str(target)], "creating the venv")
     venv_python = target / "bin" / "python"
     log(f"installing cefpython3=={CEF_VERSION} (about 70 MB download)")
-    _run([str(venv_python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-          f"cefpython3=={CEF_VERSION}"], f"pip install cefpython3=={CEF_VERSION}")
+    _run(
+        [str(venv_python), "-m", "pip", "install", "--disable-pip-version-check", "-q", f"cefpython3=={CEF_VERSION}"],
+        f"pip install cefpython3=={CEF_VERSION}",
+    )
     _run([str(venv_python), "-c", "from cefpython3 import cefpython"], "importing cefpython3")
     _marker().write_text(f"cefpython3=={CEF_VERSION}\n")
     log(f"CEF runtime ready: {venv_python}")

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["PipeDevTools"]
 
@@ -45,8 +46,9 @@ class PipeDevTools:
         os.close(self._child_writes)
         threading.Thread(target=self._read, name="pytonium-devtools-pipe", daemon=True).start()
 
-    def call(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None,
-             timeout: float = 10.0) -> dict[str, Any]:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None, timeout: float = 10.0
+    ) -> dict[str, Any]:
         """Send one command and wait for its result; RuntimeError with chromium's message on failure."""
         answer = self.send(method, params, session=session).result(timeout)
         if "error" in answer:

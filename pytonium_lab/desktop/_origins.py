@@ -10,7 +10,8 @@ first, and the server checks the WebSocket's ``Origin``.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from .._page import runtime_source
@@ -23,7 +24,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 def normalize_origin(origin: Any) -> str:
     """``scheme://host[:port]`` as browsers write ``location.origin``; ValueError names what is wrong."""
     if type(origin) is not str:
-        raise TypeError(f"allow_origin: an origin must be a str like 'http://localhost:5173', got {type(origin).__name__}")
+        raise TypeError(
+            f"allow_origin: an origin must be a str like 'http://localhost:5173', got {type(origin).__name__}"
+        )
     try:
         parts = urlsplit(origin.strip())
         port = parts.port
@@ -34,8 +37,9 @@ def normalize_origin(origin: Any) -> str:
     if not parts.hostname:
         raise ValueError(f"allow_origin: {origin!r} has no host")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"allow_origin: {origin!r} must be scheme://host[:port] only, without path, "
-                         "query, fragment or user")
+        raise ValueError(
+            f"allow_origin: {origin!r} must be scheme://host[:port] only, without path, query, fragment or user"
+        )
     scheme = parts.scheme.lower()
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
+from .._paths import check_scheme, resolve_inside, served_folder
 from .._store import StateStore, Subscription
 from ._backends import BACKENDS, WindowProcess, resolve_backend
 from ._origins import injection_script, normalize_origin, origin_of
-from .._paths import check_scheme, resolve_inside, served_folder
 from ._server import LoopbackServer, Session, serve
 from ._window import running_loop, show
 
@@ -118,8 +119,17 @@ class Pytonium:
             if ours:
                 inject = injection_script(server.runtime_config(session), self._origins)
         try:
-            self._window = show(session, page, width, height, backend=resolve_backend(self.backend),
-                                title=None, debug=self.debug, wait=ours, inject=inject)
+            self._window = show(
+                session,
+                page,
+                width,
+                height,
+                backend=resolve_backend(self.backend),
+                title=None,
+                debug=self.debug,
+                wait=ours,
+                inject=inject,
+            )
         except BaseException:
             self._release()  # no window: keep no session (nor, if it was the last, the server's port)
             raise
@@ -224,8 +234,9 @@ def _show_inline(store: StateStore, folders: dict[str, str], scheme: str, path: 
 
     if scheme not in folders:
         known = ", ".join(f"{s}://" for s in folders) or "none; call add_custom_scheme first"
-        raise ValueError(f"initialize: the notebook view shows custom-scheme pages only, not {url!r} "
-                         f"(registered: {known})")
+        raise ValueError(
+            f"initialize: the notebook view shows custom-scheme pages only, not {url!r} (registered: {known})"
+        )
     widget = StateWidget(store, _page_file(folders, scheme, path, url), height=height)
     display(widget)
     return widget

@@ -22,7 +22,8 @@ import mimetypes
 import secrets
 import socket
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import quote
 
 import tornado.httpserver
@@ -33,10 +34,10 @@ import tornado.websocket
 from .. import _protocol as proto
 from .._link import StoreLink
 from .._page import inject_runtime
-from .._store import StateStore
 from .._paths import OutsideFolder, check_scheme, resolve_inside, served_folder
+from .._store import StateStore
 
-__all__ = ["Session", "LoopbackServer", "get_server", "serve"]
+__all__ = ["LoopbackServer", "Session", "get_server", "serve"]
 
 log = logging.getLogger("pytonium_lab")
 
@@ -114,7 +115,7 @@ class Session:
 
 
 class _Base(tornado.web.RequestHandler):
-    def initialize(self, server: "LoopbackServer") -> None:
+    def initialize(self, server: LoopbackServer) -> None:
         self.server = server
 
     def session(self, session_id: str) -> Session | None:
@@ -171,7 +172,7 @@ class _Files(_Base):
 class _Socket(tornado.websocket.WebSocketHandler):
     """``/_pytonium/ws?token=T``: one StoreLink per connection."""
 
-    def initialize(self, server: "LoopbackServer") -> None:
+    def initialize(self, server: LoopbackServer) -> None:
         self.server = server
         self.link: StoreLink | None = None
         self.view_session: Session | None = None
@@ -197,8 +198,9 @@ class _Socket(tornado.websocket.WebSocketHandler):
         assert session is not None
         self.set_nodelay(True)
         # Batches leave on the next server-loop turn: no timer in a ping-pong round trip.
-        self.link = StoreLink(session.store, self._send, namespaces=session.namespaces,
-                              schedule=self.server.loop.add_callback)
+        self.link = StoreLink(
+            session.store, self._send, namespaces=session.namespaces, schedule=self.server.loop.add_callback
+        )
         session.sockets.add(self)
 
     def _send(self, message: dict) -> None:
@@ -332,7 +334,9 @@ class LoopbackServer:
         """The http URL of ``scheme://path?query#fragment`` for ``session`` (token first)."""
         query, _, fragment = query.partition("#")
         extra = "&" + query[1:] if query.startswith("?") and len(query) > 1 else ""
-        return f"{self.origin}/_s/{session.id}/{scheme}/{quote(path)}?token={session.token}{extra}" + (f"#{fragment}" if fragment else "")
+        return f"{self.origin}/_s/{session.id}/{scheme}/{quote(path)}?token={session.token}{extra}" + (
+            f"#{fragment}" if fragment else ""
+        )
 
     def ws_url(self, session: Session) -> str:
         return f"ws://127.0.0.1:{self.port}/_pytonium/ws?token={session.token}"

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from .._page import locate_page
 from .._store import StateStore
@@ -33,8 +33,18 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def show(session: Session, url: str, width: int, height: int, *, backend: str, title: str | None,
-         debug: bool, wait: bool = True, inject: str | None = None) -> WindowProcess:
+def show(
+    session: Session,
+    url: str,
+    width: int,
+    height: int,
+    *,
+    backend: str,
+    title: str | None,
+    debug: bool,
+    wait: bool = True,
+    inject: str | None = None,
+) -> WindowProcess:
     """Open a window on ``url`` and, for our own pages, wait until the page is connected.
 
     Waiting makes ``initialize`` fail loudly (with the engine's stderr) when
@@ -56,8 +66,10 @@ def show(session: Session, url: str, width: int, height: int, *, backend: str, t
             return window
         tail = window.error_tail()
         window.close(0)
-        why = (f"the {window.backend} window exited before its page connected "
-               f"(exit code {window.process.poll()}); its stderr ends with:\n{tail}")
+        why = (
+            f"the {window.backend} window exited before its page connected "
+            f"(exit code {window.process.poll()}); its stderr ends with:\n{tail}"
+        )
         if attempt == 2:
             raise RuntimeError(why)
         log.warning("%s\nstarting it once more", why)
@@ -125,8 +137,15 @@ def open_window(
     path = _serve_page(session, page)
     server = serve(session)
     try:
-        window = show(session, server.page_url(session, "app", path), width, height,
-                      backend=resolve_backend(backend), title=title, debug=debug)
+        window = show(
+            session,
+            server.page_url(session, "app", path),
+            width,
+            height,
+            backend=resolve_backend(backend),
+            title=title,
+            debug=debug,
+        )
     except BaseException:
         server.remove(session)
         raise

@@ -8,7 +8,8 @@ import os
 import subprocess
 import time
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PIL import Image, ImageGrab
 from tornado.websocket import websocket_connect
@@ -103,8 +104,10 @@ class DevTools:
 
     def click(self, selector: str) -> None:
         """A real mouse click (CDP input pipeline) at the element's centre."""
-        box = self.eval(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-                        " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+        box = self.eval(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+            " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+        )
         for kind in ("mousePressed", "mouseReleased"):
             self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
@@ -113,7 +116,8 @@ class DevTools:
         x, y = self.eval(
             f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
             " return [window.screenX + (window.outerWidth - window.innerWidth) / 2 + r.left + r.width / 2,"
-            " window.screenY + (window.outerHeight - window.innerHeight) + r.top + r.height / 2]; })()")
+            " window.screenY + (window.outerHeight - window.innerHeight) + r.top + r.height / 2]; })()"
+        )
         return round(x), round(y)
 
     def close(self) -> None:
@@ -126,13 +130,19 @@ class DevTools:
 
 def x_click(display: str, x: int, y: int) -> None:
     """A real X11 pointer click (xdotool), as a user's mouse makes it."""
-    subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"],
-                   env=dict(os.environ, DISPLAY=display), check=True, capture_output=True, timeout=10)
+    subprocess.run(
+        ["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"],
+        env=dict(os.environ, DISPLAY=display),
+        check=True,
+        capture_output=True,
+        timeout=10,
+    )
 
 
 def top_windows(display: str, pid: int | None = None) -> list:
     """Mapped top-level X windows that accept WM_DELETE_WINDOW (of process ``pid``, if given)."""
-    from Xlib import X, display as xdisplay
+    from Xlib import X
+    from Xlib import display as xdisplay
 
     d = xdisplay.Display(display)
     try:
@@ -155,7 +165,8 @@ def top_windows(display: str, pid: int | None = None) -> list:
 
 def wm_close(display: str, pid: int | None = None) -> int:
     """Close a window as a window manager does when the user clicks its close button."""
-    from Xlib import X, display as xdisplay
+    from Xlib import X
+    from Xlib import display as xdisplay
     from Xlib.protocol import event
 
     windows = wait_for(lambda: top_windows(display, pid), 10, f"a top-level window of pid {pid}")
@@ -163,7 +174,8 @@ def wm_close(display: str, pid: int | None = None) -> int:
     try:
         w = d.create_resource_object("window", windows[0])
         message = event.ClientMessage(
-            window=w, client_type=d.intern_atom("WM_PROTOCOLS"),
+            window=w,
+            client_type=d.intern_atom("WM_PROTOCOLS"),
             data=(32, [d.intern_atom("WM_DELETE_WINDOW"), X.CurrentTime, 0, 0, 0]),
         )
         w.send_event(message, event_mask=X.NoEventMask)

@@ -16,7 +16,9 @@ from pytonium_lab.desktop._server import Session, get_server
 from .helpers import SHOWN, DevTools, demo_page, group_pids, listening_ports, wait_for
 from .test_security import ws_connect
 
-PAGE = demo_page("dev server", """<button id="b" onclick="Pytonium.appState.setState('demo', 'clicked', true)">b</button>""")
+PAGE = demo_page(
+    "dev server", """<button id="b" onclick="Pytonium.appState.setState('demo', 'clicked', true)">b</button>"""
+)
 
 
 @pytest.fixture
@@ -57,8 +59,11 @@ def test_a_page_of_an_allowed_origin_gets_the_state_api(sites, backend, closing)
         p.set_state("demo", "text", "live")
         tools.wait(f"{SHOWN} === 'live'")
         tools.eval("document.getElementById('b').click()")
-        wait_for(lambda: (p.update_message_loop(), p.get_state("demo", "clicked"))[1] is True, 5,
-                 "the page's click to reach the store")
+        wait_for(
+            lambda: (p.update_message_loop(), p.get_state("demo", "clicked"))[1] is True,
+            5,
+            "the page's click to reach the store",
+        )
         # The runtime is in place once, and the token only lives in its config.
         assert tools.eval("typeof Pytonium.appState.setState") == "function"
     finally:

@@ -145,8 +145,9 @@ def test_unknown_backend_is_refused_at_once(backend):
     ],
     ids=["missing", "missing-in-subfolder", "dotdot", "symlink-out"],
 )
-def test_a_page_that_cannot_be_served_fails_at_once_before_any_window(tmp_path, backend, monkeypatch, url, error,
-                                                                      words):
+def test_a_page_that_cannot_be_served_fails_at_once_before_any_window(
+    tmp_path, backend, monkeypatch, url, error, words
+):
     """Not a 15 s wait for a 404 page that never connects (and is_running() true on it)."""
     from pytonium_lab.desktop import _window
 
@@ -156,7 +157,9 @@ def test_a_page_that_cannot_be_served_fails_at_once_before_any_window(tmp_path, 
     (tmp_path / "secret.html").write_text("<p>secret</p>")
     (web / "up").symlink_to(tmp_path)
     launches, real_launch = [], _window.launch
-    monkeypatch.setattr(_window, "launch", lambda *args, **kwargs: launches.append(args) or real_launch(*args, **kwargs))
+    monkeypatch.setattr(
+        _window, "launch", lambda *args, **kwargs: launches.append(args) or real_launch(*args, **kwargs)
+    )
     p = Pytonium(backend=backend)
     p.add_custom_scheme("app", str(web))
     start = time.monotonic()

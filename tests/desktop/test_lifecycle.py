@@ -39,8 +39,7 @@ def test_user_close(web, backend, closing, xvfb):
     pid = p._window.pid
     wm_close(xvfb, pid)
     start = time.monotonic()
-    wait_for(lambda: not p.is_running(), 5, "is_running() to turn false after the user closed the window",
-             every=0.001)
+    wait_for(lambda: not p.is_running(), 5, "is_running() to turn false after the user closed the window", every=0.001)
     took = time.monotonic() - start
     print(f"{backend}: is_running() false {took * 1000:.1f} ms after the close")
     # Typically under 10 ms: CEF's host says so, chromium's DevTools pipe reports its page
@@ -95,8 +94,11 @@ def test_two_windows_share_one_store(web, backend, closing):
     try:
         ta.eval("Pytonium.appState.setState('demo', 'text', 'from A')")
         # No asyncio loop here: as in the spec's loops, JS writes apply when Python pumps.
-        wait_for(lambda: a.update_message_loop() or store.get_state("demo", "text") == "from A", 5,
-                 "the store to hear window A")
+        wait_for(
+            lambda: a.update_message_loop() or store.get_state("demo", "text") == "from A",
+            5,
+            "the store to hear window A",
+        )
         tb.wait(f"{SHOWN} === 'from A'")
         store.set_state("demo", "text", "from Python")
         ta.wait(f"{SHOWN} === 'from Python'")

@@ -81,19 +81,22 @@ def test_static_needs_the_token(served, token):
     assert status == 403 and "token" in body
 
 
-@pytest.mark.parametrize("path", [
-    "/app/../secret.txt",
-    "/app/%2e%2e/secret.txt",
-    "/app/%2E%2E%2Fsecret.txt",
-    "/app/..%2fsecret.txt",
-    "/app/sub/../../secret.txt",
-    "/app/%5c..%5csecret.txt",
-    "/app//etc/passwd",
-    "/app/%2Fetc%2Fpasswd",
-    "/app/link.txt",
-    "/app/sub/up/secret.txt",
-    "/app/index.html%00.js",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/app/../secret.txt",
+        "/app/%2e%2e/secret.txt",
+        "/app/%2E%2E%2Fsecret.txt",
+        "/app/..%2fsecret.txt",
+        "/app/sub/../../secret.txt",
+        "/app/%5c..%5csecret.txt",
+        "/app//etc/passwd",
+        "/app/%2Fetc%2Fpasswd",
+        "/app/link.txt",
+        "/app/sub/up/secret.txt",
+        "/app/index.html%00.js",
+    ],
+)
 def test_paths_leaving_the_folder_are_refused(served, path):
     server, session = served
     sep = "&" if "?" in path else "?"
@@ -164,7 +167,9 @@ def test_plain_http_page_gets_no_state_api(tmp_path, backend, closing):
         tools = DevTools(p.devtools_port, url_prefix=f"http://127.0.0.1:{site.server_port}")
         try:
             tools.wait("document.getElementById('x') !== null")
-            assert tools.eval("typeof window.Pytonium + '/' + typeof window.__PYTONIUM_CONFIG__") == "undefined/undefined"
+            assert (
+                tools.eval("typeof window.Pytonium + '/' + typeof window.__PYTONIUM_CONFIG__") == "undefined/undefined"
+            )
         finally:
             tools.close()
     finally:

@@ -24,8 +24,15 @@ def build_driver(out_dir: Path) -> Path:
         pytest.fail("node and js/node_modules are needed: run scripts/setup.sh")
     bundle = out_dir / "views.mjs"
     subprocess.run(
-        [str(esbuild), str(JS / "test" / "fuzz" / "views.ts"), "--bundle", "--platform=node",
-         "--format=esm", f"--outfile={bundle}", "--log-level=warning"],
+        [
+            str(esbuild),
+            str(JS / "test" / "fuzz" / "views.ts"),
+            "--bundle",
+            "--platform=node",
+            "--format=esm",
+            f"--outfile={bundle}",
+            "--log-level=warning",
+        ],
         check=True,
     )
     return bundle

@@ -24,9 +24,10 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -253,8 +254,14 @@ class World:
     # ---- the run -------------------------------------------------------------------
 
     STEPS: list[tuple[str, float]] = [
-        ("py_write", 5), ("py_batch", 1), ("py_thread", 0.7), ("flush", 2), ("deliver_one", 12),
-        ("page_write", 4), ("lifecycle", 1.2), ("fault", 0.6),
+        ("py_write", 5),
+        ("py_batch", 1),
+        ("py_thread", 0.7),
+        ("flush", 2),
+        ("deliver_one", 12),
+        ("page_write", 4),
+        ("lifecycle", 1.2),
+        ("fault", 0.6),
     ]
 
     def step(self) -> None:
@@ -314,7 +321,9 @@ class World:
         for m, widget in self.widgets.items():
             mirror = self.call("mirror", m=m)
             want = {ns: keys for ns, keys in state.items() if widget.namespaces is None or ns in widget.namespaces}
-            assert mirror == json.loads(json.dumps(want)), f"seed {self.seed}: the mirror of {m} holds {mirror}, store has {want}"
+            assert mirror == json.loads(json.dumps(want)), (
+                f"seed {self.seed}: the mirror of {m} holds {mirror}, store has {want}"
+            )
 
     def close(self) -> None:
         for widget in self.widgets.values():

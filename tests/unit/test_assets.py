@@ -74,7 +74,7 @@ def test_style_element_urls(site: Path) -> None:
         '<link rel="stylesheet" href="//cdn.example/x.css">',
         '<a href="css/style.css">not an asset</a>',
         '<!-- <img src="img/dot.png"> -->',
-        '<script>const s = "<img src=\'img/dot.png\'>";</script>',
+        "<script>const s = \"<img src='img/dot.png'>\";</script>",
         "<p>no assets</p>",
     ],
 )

@@ -36,8 +36,15 @@ def test_hello_gets_a_snapshot_addressed_to_the_view(store):
     link = StoreLink(store, wire)
     link.receive({"t": "hello", "view": VIEW})
     assert wire.messages == [
-        {"t": "snapshot", "to": VIEW, "seq": 0, "rev": 1, "namespaces": None,
-         "state": {"user": {"name": "Alice"}}, "ack": 0}
+        {
+            "t": "snapshot",
+            "to": VIEW,
+            "seq": 0,
+            "rev": 1,
+            "namespaces": None,
+            "state": {"user": {"name": "Alice"}},
+            "ack": 0,
+        }
     ]
 
 
@@ -126,8 +133,7 @@ def test_bad_view_write_is_refused_with_an_error_naming_the_key(store, caplog):
     wire = Wire()
     link = StoreLink(store, wire)
     with caplog.at_level(logging.WARNING, logger="pytonium_lab"):
-        link.receive({"t": "set", "view": VIEW, "ns": "settings", "key": "volume",
-                      "value": 2**60, "id": 7})
+        link.receive({"t": "set", "view": VIEW, "ns": "settings", "key": "volume", "value": 2**60, "id": 7})
     assert store.get_state("settings", "volume") == 75
     [error] = wire.of("error")
     assert error["to"] == VIEW and error["id"] == 7

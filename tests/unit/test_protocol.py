@@ -18,8 +18,13 @@ def test_batch_message_shape():
 def test_encode_round_trips_and_keeps_unicode():
     message = proto.snapshot_message("view:a", 0, 4, {"b", "a"}, {"ns": {"k": "é"}})
     assert json.loads(proto.encode(message)) == {
-        "t": "snapshot", "to": "view:a", "seq": 0, "rev": 4, "namespaces": ["a", "b"],
-        "state": {"ns": {"k": "é"}}, "ack": 0,
+        "t": "snapshot",
+        "to": "view:a",
+        "seq": 0,
+        "rev": 4,
+        "namespaces": ["a", "b"],
+        "state": {"ns": {"k": "é"}},
+        "ack": 0,
     }
     assert "é" in proto.encode(message)
 

@@ -262,10 +262,9 @@ def test_batch_delays_and_keeps_order(store):
 def test_batch_delivers_even_if_the_block_raises(store):
     seen = []
     store.subscribe(seen.append)
-    with pytest.raises(KeyError):
-        with store.batch():
-            store.set_state("ns", "a", 1)
-            raise KeyError("x")
+    with pytest.raises(KeyError), store.batch():
+        store.set_state("ns", "a", 1)
+        raise KeyError("x")
     assert len(seen) == 1
 
 
@@ -273,8 +272,7 @@ def test_threads_lose_no_update(store):
     totals = []
     store.subscribe(lambda c: totals.append(c.revision))
     threads = [
-        threading.Thread(target=lambda t=t: [store.set_state("ns", f"t{t}", i) for i in range(2000)])
-        for t in range(8)
+        threading.Thread(target=lambda t=t: [store.set_state("ns", f"t{t}", i) for i in range(2000)]) for t in range(8)
     ]
     for t in threads:
         t.start()

@@ -9,7 +9,11 @@ from pytonium_lab import StateStore
 NAMESPACES = st.sampled_from(["a", "b", "c"])
 KEYS = st.sampled_from(["x", "y", "z"])
 VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
     max_leaves=6,
 )
@@ -73,9 +77,7 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(namespaces=st.none() | st.lists(NAMESPACES, min_size=1, max_size=2, unique=True))
     def subscribe(self, namespaces):
         heard: list = []
-        unsubscribe = self.store.subscribe(
-            lambda c: heard.append((c.namespace, c.key, c.value, c.removed)), namespaces
-        )
+        unsubscribe = self.store.subscribe(lambda c: heard.append((c.namespace, c.key, c.value, c.removed)), namespaces)
         self.subscribers[self.next_id] = (namespaces, heard, unsubscribe, len(self.expected))
         self.next_id += 1
 

@@ -9,8 +9,23 @@ from pytonium_lab._values import MAX_DEPTH, MAX_SAFE_INTEGER, check_name, clean_
 
 @pytest.mark.parametrize(
     "value",
-    [None, True, False, 0, -1, MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER, 1.5, -0.0, "", "é", [], {},
-     [1, [2, {"a": None}]], {"a": {"b": [True, 1.25, "x"]}}],
+    [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        MAX_SAFE_INTEGER,
+        -MAX_SAFE_INTEGER,
+        1.5,
+        -0.0,
+        "",
+        "é",
+        [],
+        {},
+        [1, [2, {"a": None}]],
+        {"a": {"b": [True, 1.25, "x"]}},
+    ],
 )
 def test_json_values_are_accepted_and_equal(value):
     assert clean_value("ns", "k", value) == value

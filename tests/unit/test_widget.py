@@ -46,8 +46,7 @@ def test_srcdoc_has_config_then_runtime_first_in_head(store: StateStore) -> None
     widget, _ = make(store)
     head = widget._srcdoc.split("<title>")[0]
     assert head.endswith(
-        '<head><script>window.__PYTONIUM_CONFIG__={"transport": "postMessage"};</script>'
-        "<script>/*runtime*/</script>"
+        '<head><script>window.__PYTONIUM_CONFIG__={"transport": "postMessage"};</script><script>/*runtime*/</script>'
     )
 
 
@@ -110,7 +109,13 @@ def test_hello_gets_a_snapshot_of_the_visible_namespaces(store: StateStore) -> N
     widget, sent = make(store, namespaces=["settings"])
     widget._on_view_message(widget, {"t": "hello", "view": "view:a1"}, [])
     [snapshot] = sent
-    expected = {"t": "snapshot", "to": "view:a1", "rev": 2, "namespaces": ["settings"], "state": {"settings": {"volume": 75}}}
+    expected = {
+        "t": "snapshot",
+        "to": "view:a1",
+        "rev": 2,
+        "namespaces": ["settings"],
+        "state": {"settings": {"volume": 75}},
+    }
     assert snapshot.items() >= expected.items()
 
 
@@ -124,7 +129,9 @@ def test_view_write_reaches_python_handlers_and_other_widgets(store: StateStore)
     store.add_state_handler(Handler(), ["settings"])
     one, _ = make(store)
     two, to_two = make(store)
-    one._on_view_message(one, {"t": "set", "view": "view:a1", "ns": "settings", "key": "theme", "value": "light", "id": 1}, [])
+    one._on_view_message(
+        one, {"t": "set", "view": "view:a1", "ns": "settings", "key": "theme", "value": "light", "id": 1}, []
+    )
     assert seen == [("settings", "theme", "light")]
     [batch] = to_two
     assert batch["t"] == "batch" and batch["changes"][0]["origin"] == "view:a1"
@@ -158,7 +165,7 @@ def test_close_stops_following_the_store(store: StateStore) -> None:
 
 
 def test_open_window_passes_the_page_source(store: StateStore, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    import pytonium_lab.desktop as desktop
+    from pytonium_lab import desktop
 
     calls = []
     monkeypatch.setattr(desktop, "open_window", lambda *a, **kw: calls.append((a, kw)) or "handle", raising=False)
