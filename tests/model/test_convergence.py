@@ -13,7 +13,7 @@ or reordered deliveries that force a resync.
 Invariant, once every message is delivered: each display shows exactly the
 store's state (its filtered part), its events tell that same state, and each
 model's mirror holds it too. ``PYTONIUM_FUZZ_SEQUENCES`` sets how many
-sequences run (default 1500).
+sequences run (default 2000).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from .jsviews import JSViews, build_driver
 
 NAMESPACES = ["a", "b", "c"]
 KEYS = ["x", "y", "z"]
-SEQUENCES = int(os.environ.get("PYTONIUM_FUZZ_SEQUENCES", "1500"))
+SEQUENCES = int(os.environ.get("PYTONIUM_FUZZ_SEQUENCES", "2000"))
 STEPS = 40
 
 
