@@ -20,9 +20,14 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
+
+if TYPE_CHECKING:
+    import os
+
+    from ._persist import Persistence
 
 __all__ = ["PYTHON", "Change", "StateStore", "Subscription"]
 
@@ -243,6 +248,18 @@ class StateStore:
                 self._batch_depth -= 1
                 if not self._batch_depth and not self._delivering and self._queue:
                     self._deliver(None, ())
+
+    # ---- persistence -------------------------------------------------------------
+
+    def persist(self, path: str | os.PathLike[str], namespaces: Iterable[str] | None = None) -> Persistence:
+        """Load the state file at ``path`` now, then keep it current (``pytonium_lab._persist``).
+
+        Returns a handle with ``flush()`` and ``close()``; ``namespaces`` limits
+        what is loaded and saved.
+        """
+        from ._persist import persist
+
+        return persist(self, path, namespaces)
 
     # ---- subscribing -------------------------------------------------------------
 
