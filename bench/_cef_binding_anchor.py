@@ -60,7 +60,7 @@ def main():
 
     browser.LoadUrl("data:text/html;base64," + base64.b64encode(PAGE.encode()).decode())
     cef.MessageLoop()
-    del browser
+    browser = None  # cefpython asks that no browser reference be left at Shutdown
     cef.Shutdown()
 
 

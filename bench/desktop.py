@@ -177,7 +177,7 @@ def anchor(n: int) -> list[float] | None:
     script = Path(__file__).with_name("_cef_binding_anchor.py")
     with tempfile.TemporaryDirectory(prefix="pytonium-anchor-") as workdir:  # CEF writes caches into its cwd
         done = subprocess.run(
-            [str(python), str(script), str(n)], capture_output=True, text=True, timeout=120, cwd=workdir
+            [str(python), str(script), str(n)], capture_output=True, text=True, timeout=120, cwd=workdir, check=False
         )
     for out_line in done.stdout.splitlines():
         if out_line.startswith("{"):

@@ -47,12 +47,12 @@ BENCH_PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body>
       if (key === "t") bench.lat.push(now() - value * 1000);
       if (key === "n") {
         document.getElementById("n").textContent = value;
-        if (value === %(last)d && bench.finalAt === null) bench.finalAt = now();
+        if (value === LAST_N && bench.finalAt === null) bench.finalAt = now();
       }
     });
   }
   if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
-</script></body></html>""" % {"last": N_WRITES - 1}
+</script></body></html>""".replace("LAST_N", str(N_WRITES - 1))
 
 ANCHOR_ESM = """
 const now = () => performance.timeOrigin + performance.now();
@@ -63,13 +63,13 @@ export default {
     model.on("change:value", () => {
       const v = model.get("value");
       if ("t" in v) bench.lat.push(now() - v.t * 1000);
-      if (v.n === %(last)d && bench.finalAt === null) bench.finalAt = now();
+      if (v.n === LAST_N && bench.finalAt === null) bench.finalAt = now();
       el.textContent = JSON.stringify(v);
     });
     window.anchorPing = () => { model.set("value", { ping: now() / 1000 }); model.save_changes(); };
   },
 };
-""" % {"last": N_WRITES - 1}
+""".replace("LAST_N", str(N_WRITES - 1))
 
 SETUP = f"""
 import json, statistics, time

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import _protocol as proto
 from ._store import Change, StateStore
-from ._throttle import Soon, Throttle
+from ._throttle import RateLimit, Soon, Throttle
 from ._values import check_namespaces
 
 __all__ = ["StoreLink"]
@@ -54,6 +54,7 @@ class StoreLink:
         self._last_acks: dict[str, int] = {}  # the same, for the link's whole life
         self._in_flight: deque[tuple[str, int]] = deque()  # view writes handed to the store
         self._chunks = proto.ChunkAssembler()
+        self._log_limit = RateLimit(burst=20, per_second=10)
         self._closed = False
         self._throttle = Throttle(self.flush, interval) if schedule is None else Soon(self.flush, schedule)
         self._unsubscribe = store.subscribe_batches(self._on_changes, self.namespaces)
@@ -61,18 +62,25 @@ class StoreLink:
     # ---- store -> views ------------------------------------------------------------
 
     def _on_changes(self, changes: list[Change]) -> None:
-        with self._lock:
+        # The hot path of a cell that writes in a loop: acquire/release, no `with`.
+        lock = self._lock
+        lock.acquire()
+        try:
             pending = self._pending
             in_flight = self._in_flight
             for change in changes:
-                where = (change.namespace, change.key)
-                pending.pop(where, None)  # latest wins, in the order of the last writes
+                where = (change[0], change[1])
+                if where in pending:
+                    del pending[where]  # latest wins, in the order of the last writes
                 pending[where] = change
                 # Writes of this link's views reach the store in order, one change each.
-                if in_flight and change.origin == in_flight[0][0]:
+                if in_flight and change[4] == in_flight[0][0]:
                     view, write_id = in_flight.popleft()
                     self._acks[view] = self._last_acks[view] = write_id
-        self._throttle()
+        finally:
+            lock.release()
+        if not self._throttle.armed:  # a flush is due anyway: it takes what we just added
+            self._throttle()
 
     def flush(self) -> None:
         """Send the pending changes and acks now as one batch (no-op when there are none)."""
@@ -131,10 +139,24 @@ class StoreLink:
                     self.receive(whole)
             elif kind == "hello":
                 self._send_snapshot(message["view"])
+            elif kind == "log":
+                self._page_log(message)
             else:
                 self._write(kind, message)
         except proto.ProtocolError as exc:
             log.warning("ignored a message from a view: %s", exc)
+
+    def _page_log(self, message: dict[str, Any]) -> None:
+        """Log a page's error or warning, so it is seen outside the page (at most ~10 a second)."""
+        if not self._log_limit.take():
+            return
+        dropped = message.get("dropped")
+        lost = self._log_limit.take_dropped() + (dropped if type(dropped) is int and dropped > 0 else 0)
+        source = message.get("source")
+        where = f" ({source})" if type(source) is str and source else ""
+        more = f" [{lost} more dropped]" if lost else ""
+        level = logging.ERROR if message["level"] == "error" else logging.WARNING
+        log.log(level, "page %s: %s%s%s", message["view"], message["message"][:4000], where, more)
 
     def _write(self, kind: str, message: dict[str, Any]) -> None:
         """Apply a view's write. Acks tell the view which of its writes the batches

@@ -70,7 +70,12 @@ def batch_message(seq: int, changes: Iterable[Change], acks: dict[str, int] | No
 
 
 def snapshot_message(
-    to: str | None, seq: int, revision: int, namespaces: Iterable[str] | None, state: dict, ack: int = 0
+    to: str | None,
+    seq: int,
+    revision: int,
+    namespaces: Iterable[str] | None,
+    state: dict[str, dict[str, Any]],
+    ack: int = 0,
 ) -> dict[str, Any]:
     return {
         "t": "snapshot",
@@ -101,11 +106,15 @@ def parse_view_message(message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if not 0 < message["n"] <= MAX_CHUNKS or not 0 <= message["i"] < message["n"]:
             raise ProtocolError(f"chunk {message['i']} of {message['n']} is out of range")
         return kind, message
-    if kind not in ("hello", "set", "remove"):
+    if kind not in ("hello", "set", "remove", "log"):
         raise ProtocolError(f"unknown message type {kind!r}")
     view = message.get("view")
     if type(view) is not str or not _VIEW_ID.fullmatch(view):
         raise ProtocolError(f"{kind}: 'view' must look like 'view:abc123', got {view!r}")
+    if kind == "log":
+        if message.get("level") not in ("error", "warn"):
+            raise ProtocolError(f"log: 'level' must be 'error' or 'warn', got {message.get('level')!r}")
+        _require(message, "message", str)
     if kind == "set" and "value" not in message:
         raise ProtocolError(f"set {message.get('ns')!r}.{message.get('key')!r}: no 'value'")
     return kind, message

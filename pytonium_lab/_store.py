@@ -298,7 +298,7 @@ class StateStore:
         if not callable(sub.call):
             raise TypeError(f"callback must be callable, got {type(sub.call).__name__}")
         with self._lock:
-            self._subscribers = self._subscribers + (sub,)
+            self._subscribers = (*self._subscribers, sub)
             self._routes = {}
         return Subscription(self, sub)
 
@@ -380,11 +380,14 @@ class StateStore:
 
 
 def _report(subscriber: Callable, namespace: str, key: str) -> None:
-    log.exception("state subscriber %r raised on %s.%s; the other subscribers still run", subscriber, namespace, key)
+    # Called from the except blocks of set_state and _dispatch only.
+    log.exception(  # noqa: LOG004
+        "state subscriber %r raised on %s.%s; the other subscribers still run", subscriber, namespace, key
+    )
 
 
 def _make_change(change: tuple, value: Any) -> Change:
-    return tuple.__new__(Change, change[:2] + (value,) + change[3:])
+    return tuple.__new__(Change, (*change[:2], value, *change[3:]))
 
 
 def _namespace_set(namespaces: Iterable[str] | None) -> frozenset[str] | None:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Soon", "Throttle"]
+__all__ = ["RateLimit", "Soon", "Throttle"]
 
 
 class _Timers:
@@ -61,6 +61,11 @@ class Throttle:
         self._last = -1e9
         self._armed = False
 
+    @property
+    def armed(self) -> bool:
+        """A call is already due: asking again changes nothing (a lock-free check for hot paths)."""
+        return self._armed
+
     def __call__(self) -> None:
         with self._lock:
             if self._armed:
@@ -100,6 +105,11 @@ class Soon:
         self._lock = threading.Lock()
         self._queued = False
 
+    @property
+    def armed(self) -> bool:
+        """A run is already queued: asking again changes nothing."""
+        return self._queued
+
     def __call__(self) -> None:
         with self._lock:
             if self._queued:
@@ -111,3 +121,37 @@ class Soon:
         with self._lock:
             self._queued = False
         self._action()
+
+
+class RateLimit:
+    """A token bucket: at most ``burst`` at once, then ``per_second``; counts what it refused.
+
+    For input that a page can flood (its console): the kernel and the output
+    must not drown in it, and the user learns how much was dropped.
+    """
+
+    def __init__(self, burst: int, per_second: float) -> None:
+        self._burst = burst
+        self._rate = per_second
+        self._tokens = float(burst)
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+        self._dropped = 0
+
+    def take(self) -> bool:
+        """Whether one more may pass now."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+            self._last = now
+            if self._tokens < 1:
+                self._dropped += 1
+                return False
+            self._tokens -= 1
+            return True
+
+    def take_dropped(self) -> int:
+        """How many were refused since the last call (and start counting again)."""
+        with self._lock:
+            dropped, self._dropped = self._dropped, 0
+            return dropped

@@ -62,12 +62,10 @@ def clean_value(namespace: str, key: str, value: Any) -> Any:
     kind = type(value)
     if kind in _SCALARS:
         return value
-    if kind is int:
-        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            return value
-    elif kind is float:
-        if value - value == 0.0:  # false for NaN and the infinities
-            return value
+    if kind is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return value
+    if kind is float and value - value == 0.0:  # false for NaN and the infinities
+        return value
     return _walk(value, f"{namespace}.{key}", set())
 
 

@@ -4,10 +4,13 @@
  * that run after the runtime's inline script find it.
  */
 
+import { reportPageLog } from "./pagelog";
+import type { ViewMessage } from "./protocol";
 import { createAppState, type AppState } from "./runtime";
 import type { Transport } from "./transport";
 import { postMessageTransport } from "./transports/postmessage";
 import { webSocketTransport } from "./transports/websocket";
+import { withNamedMissing } from "./unknownapi";
 
 export interface PytoniumConfig {
   transport?: "postMessage" | "websocket";
@@ -65,5 +68,10 @@ export function boot(win: PageWindow): void {
     console.error("Pytonium: cannot start the transport: " + String(err));
     transport = offline;
   }
-  win.Pytonium = { appState: createAppState(transport, { win, target: win.document }) };
+  const appState = createAppState(transport, { win, target: win.document });
+  win.Pytonium = withNamedMissing({ appState });
+  reportPageLog(win, (entry) => {
+    const msg: ViewMessage = { t: "log", view: appState.viewId, ...entry };
+    transport.send({ msg, json: JSON.stringify(msg) });
+  });
 }

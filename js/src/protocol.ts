@@ -11,7 +11,16 @@ export type Hello = { t: "hello"; view: string };
 export type SetMsg = { t: "set"; view: string; ns: string; key: string; value: StateValue; id: number };
 export type RemoveMsg = { t: "remove"; view: string; ns: string; key: string; id: number };
 export type Chunk = { t: "chunk"; cid: string; i: number; n: number; data: string };
-export type ViewMessage = Hello | SetMsg | RemoveMsg | Chunk;
+/** An error or warning of the page (see pagelog.ts); the store side logs it. */
+export type LogMsg = {
+  t: "log";
+  view: string;
+  level: "error" | "warn";
+  message: string;
+  source: string;
+  dropped: number;
+};
+export type ViewMessage = Hello | SetMsg | RemoveMsg | Chunk | LogMsg;
 
 export type Change = {
   ns: string;

@@ -52,7 +52,8 @@ def free_port() -> int:
     """A loopback port that was free a moment ago (for the opt-in DevTools server)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _group_alive(pgid: int) -> bool:
@@ -103,12 +104,12 @@ class _Spawner:
     """One daemon thread that lives as long as the process and forks every window."""
 
     def __init__(self) -> None:
-        self._jobs: list[tuple[Future, list[str], dict]] = []
+        self._jobs: list[tuple[Future[subprocess.Popen[bytes]], list[str], dict[str, Any]]] = []
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def popen(self, command: list[str], **options: Any) -> subprocess.Popen:
-        future: Future = Future()
+    def popen(self, command: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        future: Future[subprocess.Popen[bytes]] = Future()
         with self._wake:
             self._jobs.append((future, command, options))
             if self._thread is None:
@@ -125,7 +126,10 @@ class _Spawner:
                 future, command, options = self._jobs.pop(0)
             try:
                 setup = options.pop("child_setup", None)
-                future.set_result(subprocess.Popen(command, preexec_fn=_child_preparer(setup), **options))
+                # No Popen option sets PR_SET_PDEATHSIG, hence preexec_fn; and every fork happens
+                # on this one thread, the thread the death signal follows.
+                preexec = _child_preparer(setup)
+                future.set_result(subprocess.Popen(command, preexec_fn=preexec, **options))  # noqa: PLW1509
             except BaseException as exc:  # handed to the caller
                 future.set_exception(exc)
 
@@ -144,7 +148,8 @@ class WindowProcess:
     def __init__(self, command: list[str], *, devtools_port: int | None, workdir: str, **spawn: Any) -> None:
         self.devtools_port = devtools_port
         self.workdir = workdir
-        self._errors = open(os.path.join(workdir, "stderr.log"), "wb")
+        # The engine's stderr for the window's whole life: close() closes it.
+        self._errors = open(os.path.join(workdir, "stderr.log"), "wb")  # noqa: SIM115
         self.process = _spawner.popen(
             command,
             stdin=subprocess.PIPE,
@@ -248,6 +253,10 @@ class CefWindow(WindowProcess):
         if debug and not devtools_port:
             devtools_port = free_port()
         workdir = tempfile.mkdtemp(prefix="pytonium-cef-")
+        inject_file = None
+        if inject is not None:
+            inject_file = os.path.join(workdir, "inject.js")
+            Path(inject_file).write_text(inject, encoding="utf-8")
         config = {
             "url": url,
             "width": width,
@@ -255,11 +264,8 @@ class CefWindow(WindowProcess):
             "title": title,
             "debug": debug,
             "devtools_port": devtools_port if debug else None,
-            "inject_file": None,
+            "inject_file": inject_file,
         }
-        if inject is not None:
-            config["inject_file"] = os.path.join(workdir, "inject.js")
-            Path(config["inject_file"]).write_text(inject, encoding="utf-8")
         host = str(Path(__file__).with_name("_cef_host.py"))
         super().__init__(
             [str(python), host, json.dumps(config)], devtools_port=devtools_port if debug else None, workdir=workdir

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["CEF_VERSION", "cache_dir", "find_python37", "runtime_python", "setup"]
@@ -49,7 +50,9 @@ def find_python37() -> str:
     pyenv = shutil.which("pyenv")
     if pyenv:
         try:
-            roots.append(subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=10).stdout.strip())
+            roots.append(
+                subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+            )
         except (OSError, subprocess.SubprocessError):
             pass
     roots.append(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv")))
@@ -66,7 +69,7 @@ def find_python37() -> str:
     )
 
 
-def setup(log=print) -> Path:
+def setup(log: Callable[[str], object] = print) -> Path:
     """Create the runtime venv with cefpython3 (idempotent: fast when already done)."""
     ready = runtime_python()
     if ready is not None:
@@ -90,6 +93,6 @@ def setup(log=print) -> Path:
 
 
 def _run(command: list[str], what: str) -> None:
-    done = subprocess.run(command, stdout=sys.stderr, stderr=sys.stderr)
+    done = subprocess.run(command, stdout=sys.stderr, stderr=sys.stderr, check=False)
     if done.returncode:
         raise RuntimeError(f"{what} failed (exit {done.returncode}): {' '.join(command)}")

@@ -28,7 +28,7 @@ class PipeDevTools:
         self.on_event = on_event  # called on the reader thread with each event's method and params
         self._child_reads, self._commands = os.pipe()
         self._answers, self._child_writes = os.pipe()
-        self._pending: dict[int, Future] = {}
+        self._pending: dict[int, Future[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._next_id = 0
 
@@ -53,11 +53,14 @@ class PipeDevTools:
         answer = self.send(method, params, session=session).result(timeout)
         if "error" in answer:
             raise RuntimeError(f"chromium refused {method}: {answer['error'].get('message', answer['error'])}")
-        return answer.get("result", {})
+        result: dict[str, Any] = answer.get("result", {})
+        return result
 
-    def send(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None) -> Future:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None
+    ) -> Future[dict[str, Any]]:
         """Send one command; the future gets chromium's whole answer."""
-        future: Future = Future()
+        future: Future[dict[str, Any]] = Future()
         with self._lock:
             self._next_id += 1
             number = self._next_id

@@ -35,7 +35,7 @@ class Pytonium:
     def __init__(self, store: StateStore | None = None, *, backend: str = "auto", debug: bool = False) -> None:
         if store is not None and not isinstance(store, StateStore):
             raise TypeError(f"store must be a StateStore or None, got {type(store).__name__}")
-        if backend not in ("auto", "notebook") + BACKENDS:
+        if backend not in ("auto", "notebook", *BACKENDS):
             raise ValueError(f"backend must be 'auto', 'notebook', 'cef' or 'chromium', got {backend!r}")
         self.store = store if store is not None else StateStore()
         self.backend = backend
@@ -210,7 +210,9 @@ def _split_url(url: str) -> tuple[str, str, str]:
     found = _CUSTOM_URL.fullmatch(url)
     if found is None:
         return "", "", ""
-    path, query = re.match(r"([^?#]*)(.*)", found.group(2).lstrip("/"), re.DOTALL).groups()
+    rest = found.group(2).lstrip("/")
+    path = re.split(r"[?#]", rest, maxsplit=1)[0]  # up to the first ? or #; the rest is the query
+    query = rest[len(path) :]
     return found.group(1).lower(), path, query
 
 

@@ -65,7 +65,7 @@ class Session:
         self.documents: dict[tuple[str, str], str] = {}
         self.sockets: set[Any] = set()
         self.connected = threading.Event()
-        self._inbox: list[tuple[StoreLink, dict]] = []
+        self._inbox: list[tuple[StoreLink, dict[str, Any]]] = []
         self._inbox_lock = threading.Lock()
         self._drain_queued = False
 
@@ -76,7 +76,7 @@ class Session:
         """Serve an HTML string at ``/{scheme}/{path}`` (pages given as text)."""
         self.documents[(check_scheme(scheme), path)] = html
 
-    def deliver(self, link: StoreLink, message: dict) -> None:
+    def deliver(self, link: StoreLink, message: dict[str, Any]) -> None:
         if message.get("t") == "hello" or self.loop == "server":
             link.receive(message)
             return
@@ -155,7 +155,7 @@ class _Files(_Base):
         except (FileNotFoundError, OSError) as exc:
             return self.refuse(404, str(exc))
         with open(target, "rb") as f:
-            self._send(target, f.read(), session)
+            return self._send(target, f.read(), session)
 
     def _send(self, name: str, body: bytes, session: Session) -> None:
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -203,7 +203,7 @@ class _Socket(tornado.websocket.WebSocketHandler):
         )
         session.sockets.add(self)
 
-    def _send(self, message: dict) -> None:
+    def _send(self, message: dict[str, Any]) -> None:
         text = proto.encode(message)
         if threading.get_ident() == self.server.thread_id:
             self._write(text)

@@ -47,7 +47,7 @@ def finish(proc: subprocess.Popen, tools: DevTools, display: str) -> str:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate(timeout=10)
-        raise AssertionError(f"the example did not exit after its window closed; stderr:\n{err[-2000:]}")
+        raise AssertionError(f"the example did not exit after its window closed; stderr:\n{err[-2000:]}") from None
     assert proc.returncode == 0, f"exit {proc.returncode}; stderr:\n{err[-2000:]}"
     return out
 

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -253,7 +253,7 @@ class World:
 
     # ---- the run -------------------------------------------------------------------
 
-    STEPS: list[tuple[str, float]] = [
+    STEPS: ClassVar[list[tuple[str, float]]] = [
         ("py_write", 5),
         ("py_batch", 1),
         ("py_thread", 0.7),
@@ -265,7 +265,7 @@ class World:
     ]
 
     def step(self) -> None:
-        names, weights = zip(*self.STEPS)
+        names, weights = zip(*self.STEPS, strict=True)
         name = self.rng.choices(names, weights)[0]
         self.trace.append(name)
         getattr(self, name)()

@@ -244,3 +244,29 @@ def test_initial_snapshot_is_for_no_view_and_consistent_with_later_batches(store
     assert wire.messages == []  # returned, not sent
     store.set_state("ns", "a", 2)
     assert wire.of("batch")[0]["seq"] == boot["seq"] + 1
+
+
+def test_page_errors_are_logged_with_their_source_and_a_flood_is_cut(store, caplog):
+    link = StoreLink(store, Wire())
+    log = {"t": "log", "view": VIEW, "level": "error", "source": "about:srcdoc:12", "dropped": 0}
+    with caplog.at_level(logging.WARNING, logger="pytonium_lab"):
+        link.receive({**log, "message": "ReferenceError: d3 is not defined"})
+        link.receive({**log, "level": "warn", "message": "careful", "source": ""})
+        for i in range(500):
+            link.receive({**log, "message": f"loop {i}"})
+    records = [r for r in caplog.records if r.getMessage().startswith("page ")]
+    assert records[0].levelno == logging.ERROR
+    assert records[0].getMessage() == f"page {VIEW}: ReferenceError: d3 is not defined (about:srcdoc:12)"
+    assert records[1].levelno == logging.WARNING and records[1].getMessage() == f"page {VIEW}: careful"
+    assert len(records) <= 25  # a burst of 20, then ~10 a second
+    time.sleep(0.2)
+    with caplog.at_level(logging.WARNING, logger="pytonium_lab"):
+        link.receive({**log, "message": "after", "dropped": 3})
+    assert caplog.records[-1].getMessage().endswith("[" + str(500 - (len(records) - 2) + 3) + " more dropped]")
+
+
+def test_a_log_message_must_say_its_level(store, caplog):
+    link = StoreLink(store, Wire())
+    with caplog.at_level(logging.WARNING, logger="pytonium_lab"):
+        link.receive({"t": "log", "view": VIEW, "level": "info", "message": "hi"})
+    assert "log: 'level' must be 'error' or 'warn', got 'info'" in caplog.text

@@ -9,7 +9,7 @@ from pytonium_lab.desktop._origins import injection_script, normalize_origin, or
 
 
 @pytest.mark.parametrize(
-    "given, origin",
+    ("given", "origin"),
     [
         ("http://localhost:5173", "http://localhost:5173"),
         ("HTTP://LocalHost:5173/", "http://localhost:5173"),
@@ -23,7 +23,7 @@ def test_origins_are_written_as_browsers_write_them(given, origin):
 
 
 @pytest.mark.parametrize(
-    "bad, why",
+    ("bad", "why"),
     [
         ("localhost:5173", "http:// or https://"),
         ("ftp://example.com", "http:// or https://"),
@@ -50,13 +50,13 @@ def test_origins_must_be_strings(bad):
 def test_allow_origin_keeps_nothing_when_refused():
     p = Pytonium(backend="chromium")
     p.allow_origin("http://localhost:5173")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="without path"):
         p.allow_origin("http://localhost:5173/app")
     assert p._origins == {"http://localhost:5173"}
 
 
 @pytest.mark.parametrize(
-    "url, origin",
+    ("url", "origin"),
     [
         ("http://localhost:5173/index.html?x#y", "http://localhost:5173"),
         ("https://Example.com/a/b", "https://example.com"),

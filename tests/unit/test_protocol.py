@@ -30,7 +30,7 @@ def test_encode_round_trips_and_keeps_unicode():
 
 
 @pytest.mark.parametrize(
-    "text, words",
+    ("text", "words"),
     [("not json", "not JSON"), ("[1]", "JSON object, got list"), ('"x"', "got str")],
 )
 def test_decode_rejects_non_objects(text, words):
@@ -39,7 +39,7 @@ def test_decode_rejects_non_objects(text, words):
 
 
 @pytest.mark.parametrize(
-    "message, words",
+    ("message", "words"),
     [
         ({"t": "nope"}, "unknown message type 'nope'"),
         ({}, "unknown message type None"),

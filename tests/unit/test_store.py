@@ -75,7 +75,7 @@ def _nested(depth):
 
 
 @pytest.mark.parametrize(
-    "args, error, words",
+    ("args", "error", "words"),
     [
         (("", "k", 1), ValueError, "namespace"),
         (("ns", 3, 1), TypeError, "key must be a str"),
@@ -262,9 +262,14 @@ def test_batch_delays_and_keeps_order(store):
 def test_batch_delivers_even_if_the_block_raises(store):
     seen = []
     store.subscribe(seen.append)
-    with pytest.raises(KeyError), store.batch():
-        store.set_state("ns", "a", 1)
-        raise KeyError("x")
+
+    def write_then_raise():
+        with store.batch():
+            store.set_state("ns", "a", 1)
+            raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        write_then_raise()
     assert len(seen) == 1
 
 

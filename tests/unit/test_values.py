@@ -37,7 +37,7 @@ def test_bool_stays_bool():
 
 
 @pytest.mark.parametrize(
-    "value, path, words",
+    ("value", "path", "words"),
     [
         (2**53, "settings.volume", "2**53"),
         (-(2**53), "settings.volume", "2**53"),
@@ -94,7 +94,7 @@ def test_copy_value_is_deep():
 
 
 @pytest.mark.parametrize(
-    "namespace, key, error, words",
+    ("namespace", "key", "error", "words"),
     [
         ("", "k", ValueError, "namespace must not be empty"),
         ("ns", "", ValueError, "key must not be empty"),
@@ -125,7 +125,7 @@ def test_values_up_to_the_depth_limit_are_accepted():
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 10_000])
 def test_deeper_values_are_refused_naming_the_place_and_the_limit(depth):
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="levels of nested") as info:
         clean_value("settings", "volume", nested(depth))
     message = str(info.value)
     assert message.startswith("settings.volume[0][0]")

@@ -128,7 +128,7 @@ def test_view_write_reaches_python_handlers_and_other_widgets(store: StateStore)
 
     store.add_state_handler(Handler(), ["settings"])
     one, _ = make(store)
-    two, to_two = make(store)
+    _two, to_two = make(store)
     one._on_view_message(
         one, {"t": "set", "view": "view:a1", "ns": "settings", "key": "theme", "value": "light", "id": 1}, []
     )
@@ -146,7 +146,7 @@ def test_refused_write_names_the_key(store: StateStore) -> None:
 
 
 def test_many_writes_coalesce_and_the_cell_end_flush_sends_the_last(store: StateStore) -> None:
-    widget, sent = make(store)
+    _widget, sent = make(store)  # held: the widget must stay alive
     for i in range(10_000):
         store.set_state("n", "v", i)
     flush_all()  # what the post_execute hook does at the end of a cell
@@ -181,6 +181,6 @@ def test_missing_front_end_build_is_a_clear_error(store: StateStore, monkeypatch
     page_module.static_text.cache_clear()
     monkeypatch.setattr(page_module.resources, "files", lambda _pkg: widget_module.Path("/nonexistent"))
     monkeypatch.setattr(page_module, "runtime_source", lambda: "")
-    with pytest.raises(RuntimeError, match="static/widget.js is missing"):
+    with pytest.raises(RuntimeError, match=r"static/widget\.js is missing"):
         StateWidget(store, PAGE)
     page_module.static_text.cache_clear()

@@ -1,0 +1,64 @@
+import { describe, expect, it, vi } from "vitest";
+import { reportPageLog, type LogEntry } from "../src/pagelog";
+import { withNamedMissing } from "../src/unknownapi";
+
+function fakeWindow() {
+  const target = new EventTarget() as EventTarget & { console: Console };
+  const seen: unknown[][] = [];
+  target.console = { ...console, error: (...a: unknown[]) => seen.push(["error", ...a]), warn: (...a: unknown[]) => seen.push(["warn", ...a]) } as Console;
+  return { win: target as unknown as Window & { console: Console }, seen };
+}
+
+describe("the page's errors reach the store side", () => {
+  it("sends uncaught errors, rejections and console.error/warn, and still prints them", () => {
+    const { win, seen } = fakeWindow();
+    const sent: LogEntry[] = [];
+    reportPageLog(win, (e) => sent.push(e));
+    win.console.error("d3 is not defined", { x: 1 });
+    win.console.warn(new Error("careful"));
+    win.dispatchEvent(Object.assign(new Event("error"), { message: "boom", filename: "about:srcdoc", lineno: 7, error: null }));
+    win.dispatchEvent(Object.assign(new Event("unhandledrejection"), { reason: "nope" }));
+    expect(seen.map((s) => s[0])).toEqual(["error", "warn"]);
+    expect(sent.map((e) => [e.level, e.message.split("\n")[0]])).toEqual([
+      ["error", 'd3 is not defined {"x":1}'],
+      ["warn", "Error: careful"],
+      ["error", "boom"],
+      ["error", "Unhandled promise rejection: nope"],
+    ]);
+    expect(sent[2].source).toBe("about:srcdoc:7");
+    expect(sent[0].source).toMatch(/pagelog\.test\.ts:\d+$/);
+  });
+
+  it("cuts a flood to a burst, then a rate, and says how many it dropped", () => {
+    const { win } = fakeWindow();
+    let t = 0;
+    const sent: LogEntry[] = [];
+    reportPageLog(win, (e) => sent.push(e), { burst: 5, perSecond: 2, now: () => t });
+    for (let i = 0; i < 1000; i++) win.console.error("loop " + i);
+    expect(sent).toHaveLength(5);
+    t = 1000; // one second later: two more may pass
+    win.console.error("after");
+    expect(sent[5]).toMatchObject({ message: "after", dropped: 995 });
+  });
+
+  it("a sender that logs does not loop", () => {
+    const { win } = fakeWindow();
+    const send = vi.fn(() => win.console.error("from inside"));
+    reportPageLog(win, send);
+    win.console.error("once");
+    expect(send).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("APIs of the original Pytonium that are not provided", () => {
+  const api = withNamedMissing({ appState: { getState: () => 1 } });
+  it("throw a TypeError naming them when called", () => {
+    const P = api as unknown as { callFunction: () => void; myapi: { fn: () => void } };
+    expect(() => P.callFunction()).toThrow(/Pytonium\.callFunction is not provided by pytonium_lab: only Pytonium\.appState/);
+    expect(() => P.myapi.fn()).toThrow(/Pytonium\.myapi\.fn is not provided/);
+  });
+  it("leave what exists alone", () => {
+    expect(api.appState.getState()).toBe(1);
+    expect((api as unknown as { then?: unknown }).then).toBeUndefined(); // not mistaken for a promise
+  });
+});
