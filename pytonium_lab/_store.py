@@ -54,6 +54,9 @@ class Change(NamedTuple):
 
 _HANDLER, _CALLBACK, _BATCHED = 0, 1, 2
 
+_Route = tuple[tuple["_Subscriber", ...], tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] | None]
+"""A namespace's subscribers, and (handlers, views) callables when set_state may take its fast path."""
+
 
 class _Subscriber:
     """One registration; ``kind`` says how it wants changes (spec handler, Change, list)."""
@@ -192,16 +195,24 @@ class StateStore:
                 self._queue.append(change)
                 return
             route = self._routes.get(namespace) or self._route(namespace)
-            subscribers, updates = route
+            subscribers, fast = route
             if subscribers:  # _deliver(), inlined: this is the hot path
                 self._delivering = True
                 try:
-                    if updates is not None and kind is not dict and kind is not list:
-                        for update in updates:  # only spec handlers, and nothing to copy
+                    if fast is not None and kind is not dict and kind is not list:
+                        updates, views = fast  # spec handlers and views only, and nothing to copy
+                        for update in updates:
                             try:
                                 update(namespace, key, value)
                             except Exception:
                                 _report(update, namespace, key)
+                        if views:
+                            run = [tuple.__new__(Change, change)]  # views only read it: one for all
+                            for view in views:
+                                try:
+                                    view(run)
+                                except Exception:
+                                    log.exception("state view %r raised; the other subscribers still run", view)
                     else:
                         self._dispatch(change, subscribers)
                     if self._queue:
@@ -308,14 +319,24 @@ class StateStore:
             self._subscribers = tuple(s for s in self._subscribers if s is not sub)
             self._routes = {}
 
-    def _route(self, namespace: str) -> tuple[tuple[_Subscriber, ...], tuple[Callable, ...] | None]:
-        """The subscribers of one namespace, computed once per subscription change."""
+    def _route(self, namespace: str) -> _Route:
+        """The subscribers of one namespace, computed once per subscription change.
+
+        With no ``subscribe`` callbacks among them (the usual case: spec handlers
+        and views), the route also holds the handlers' and views' bare callables,
+        for set_state's fast path.
+        """
         route = self._routes.get(namespace)
         if route is None:
             with self._lock:
                 subs = tuple(s for s in self._subscribers if s.namespaces is None or namespace in s.namespaces)
-                only_handlers = all(s.kind == _HANDLER for s in subs)
-                route = self._routes[namespace] = (subs, tuple(s.call for s in subs) if only_handlers else None)
+                fast = None
+                if all(s.kind != _CALLBACK for s in subs):
+                    fast = (
+                        tuple(s.call for s in subs if s.kind == _HANDLER),
+                        tuple(s.call for s in subs if s.kind == _BATCHED),
+                    )
+                route = self._routes[namespace] = (subs, fast)
         return route
 
     # ---- delivery ----------------------------------------------------------------
