@@ -12,7 +12,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from . import _protocol as proto
 from ._store import Change, StateStore
@@ -20,6 +20,8 @@ from ._throttle import RateLimit, Soon, Throttle
 from ._values import check_namespaces
 
 __all__ = ["StoreLink"]
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("pytonium_lab")
 
@@ -106,7 +108,7 @@ class StoreLink:
         """
         return self._snapshot(None, lambda message: message)
 
-    def _snapshot(self, to: str | None, then: Callable[[dict[str, Any]], Any]) -> Any:
+    def _snapshot(self, to: str | None, then: Callable[[dict[str, Any]], _T]) -> _T:
         # Take the store's lock before ours, never inside it: the store holds its
         # lock while it hands us changes (_on_changes), so the other order deadlocks.
         while True:
@@ -163,8 +165,12 @@ class StoreLink:
         include, so it can ignore older changes to keys it wrote since (a dragged
         slider never jumps back). An accepted write is acked by its own change, in
         the same batch (see _on_changes); a refused or empty one at once."""
-        view, namespace, key = message["view"], message.get("ns"), message.get("key")
-        write_id = message.get("id") if type(message.get("id")) is int else 0
+        view: str = message["view"]  # checked by parse_view_message
+        # Not checked yet: the store checks names itself and says what is wrong with them.
+        namespace: Any = message.get("ns")
+        key: Any = message.get("key")
+        given_id = message.get("id")
+        write_id = given_id if type(given_id) is int else 0
         entry = (view, write_id)
         with self._lock:
             self._in_flight.append(entry)
