@@ -62,3 +62,21 @@ describe("APIs of the original Pytonium that are not provided", () => {
     expect((api as unknown as { then?: unknown }).then).toBeUndefined(); // not mistaken for a promise
   });
 });
+
+describe("the list under a notebook view", () => {
+  it("shows the newest first, counts repeats, and clears", async () => {
+    const { logPanel } = await import("../src/logpanel");
+    const panel = logPanel(document);
+    expect(panel.el.style.display).toBe("none");
+    const entry = (message: string, dropped = 0): LogEntry => ({ level: "error", message, source: "about:srcdoc:3", dropped });
+    panel.add(entry("a is not defined\n    at stack"));
+    panel.add({ ...entry("careful"), level: "warn" });
+    panel.add(entry("a is not defined\n    at stack", 7));
+    const lines = Array.from(panel.el.querySelectorAll(".pytonium-lab-log-entry")).map((e) => e.textContent);
+    expect(lines).toEqual(["error: a is not defined  (about:srcdoc:3)\u00d72", "warning: careful  (about:srcdoc:3)"]);
+    expect(panel.el.textContent).toContain("page errors and warnings: 3 (7 more dropped by the rate limit)");
+    (panel.el.querySelector(".pytonium-lab-log-clear") as HTMLButtonElement).click();
+    expect(panel.el.querySelectorAll(".pytonium-lab-log-entry")).toHaveLength(0);
+    expect(panel.el.style.display).toBe("none");
+  });
+});
