@@ -57,13 +57,16 @@ _HANDLER, _CALLBACK, _BATCHED = 0, 1, 2
 _Route = tuple[tuple["_Subscriber", ...], tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] | None]
 """A namespace's subscribers, and (handlers, views) callables when set_state may take its fast path."""
 
+_Raw = tuple[str, str, Any, bool, str, int]
+"""A change as the store queues it: the fields of a Change in a plain tuple (cheaper to make)."""
+
 
 class _Subscriber:
     """One registration; ``kind`` says how it wants changes (spec handler, Change, list)."""
 
     __slots__ = ("active", "call", "kind", "namespaces", "remove")
 
-    def __init__(self, kind: int, call: Callable, namespaces: frozenset[str] | None, remove: Any = None):
+    def __init__(self, kind: int, call: Callable[..., Any], namespaces: frozenset[str] | None, remove: Any = None):
         self.kind = kind
         self.call = call
         self.remove = remove  # a spec handler's optional remove_state(namespace, key)
@@ -117,9 +120,8 @@ class StateStore:
         self._lock = threading.RLock()
         self._revision = 0
         self._subscribers: tuple[_Subscriber, ...] = ()
-        # namespace -> (its subscribers, their update_state methods when all are spec handlers)
-        self._routes: dict[str, tuple[tuple[_Subscriber, ...], tuple[Callable, ...] | None]] = {}
-        self._queue: deque[tuple] = deque()  # changes made during a delivery or a batch
+        self._routes: dict[str, _Route] = {}  # namespace -> its route (see _route)
+        self._queue: deque[_Raw] = deque()  # changes made during a delivery or a batch
         self._delivering = False
         self._batch_depth = 0
 
@@ -341,7 +343,7 @@ class StateStore:
 
     # ---- delivery ----------------------------------------------------------------
 
-    def _deliver(self, first: tuple | None, subscribers: tuple[_Subscriber, ...]) -> None:
+    def _deliver(self, first: _Raw | None, subscribers: tuple[_Subscriber, ...]) -> None:
         """Deliver ``first``, then whatever handlers wrote meanwhile, in order.
 
         Runs with the lock held, so one thread delivers at a time and every
@@ -363,7 +365,7 @@ class StateStore:
             queue.clear()
             self._dispatch_many(changes)
 
-    def _dispatch(self, change: tuple, subscribers: tuple[_Subscriber, ...], views: bool = True) -> None:
+    def _dispatch(self, change: _Raw, subscribers: tuple[_Subscriber, ...], views: bool = True) -> None:
         namespace, key, value, removed, _, _ = change
         shared = type(value) is dict or type(value) is list
         for sub in subscribers:
@@ -384,7 +386,7 @@ class StateStore:
             except Exception:
                 _report(sub.call, namespace, key)
 
-    def _dispatch_many(self, changes: list[tuple]) -> None:
+    def _dispatch_many(self, changes: list[_Raw]) -> None:
         """Views hear a run of changes as one list; everyone else one change at a time."""
         for sub in self._subscribers:
             if sub.kind != _BATCHED:
@@ -400,14 +402,14 @@ class StateStore:
             self._dispatch(change, self._route(change[0])[0], views=False)
 
 
-def _report(subscriber: Callable, namespace: str, key: str) -> None:
+def _report(subscriber: Callable[..., Any], namespace: str, key: str) -> None:
     # Called from the except blocks of set_state and _dispatch only.
     log.exception(  # noqa: LOG004
         "state subscriber %r raised on %s.%s; the other subscribers still run", subscriber, namespace, key
     )
 
 
-def _make_change(change: tuple, value: Any) -> Change:
+def _make_change(change: _Raw, value: Any) -> Change:
     return tuple.__new__(Change, (*change[:2], value, *change[3:]))
 
 
