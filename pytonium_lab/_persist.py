@@ -78,6 +78,8 @@ class Persistence:
         self._writes = revision
         self._flags = threading.Lock()  # guards the flags below, never held while calling the store
         self._dirty = False  # a change not yet taken into a snapshot
+        self._saving = 0  # threads between clearing _dirty and the end of their write
+        self._failed = False  # the last write raised: flush() tries again
         self._armed = False  # a timer call is pending
         self._closed = False
         self._listener: _Listener | None = None
@@ -107,8 +109,8 @@ class Persistence:
         return self._closed
 
     def flush(self) -> None:
-        """Write the file now if the store changed since the last write."""
-        self._save(force=True)
+        """Write the file now if its namespaces changed since the last write (else do nothing)."""
+        self._save(flush=True)
 
     def close(self) -> None:
         """Flush, stop listening and release the file (idempotent)."""
@@ -155,18 +157,31 @@ class Persistence:
         with self._flags:
             self._armed = False
         try:
-            self._save(force=False)
+            self._save(flush=False)
         except OSError:
             log.exception("could not write the state file %s; trying again at the next change", self.path)
 
-    def _save(self, force: bool) -> None:
+    def _save(self, flush: bool) -> None:
+        """Snapshot and write if a change came since the last snapshot.
+
+        ``flush`` also writes while another thread is between taking the dirty
+        flag and finishing its write, so that flush() returns with the file
+        current without waiting for that thread (which may wait for the store's
+        lock, held by the handler calling flush), and after a failed write.
+        """
         with self._flags:
-            if self._closed or not (self._dirty or force):
+            relisten = self._dirty
+            if self._closed or not (relisten or (flush and (self._saving or self._failed))):
                 return
-            relisten, self._dirty = self._dirty, False
-        if relisten:
-            self._listen()  # before the snapshot: a later change is heard, an earlier one is in it
-        self._write(*self.store.snapshot_at(self.namespaces))
+            self._dirty = False
+            self._saving += 1
+        try:
+            if relisten:
+                self._listen()  # before the snapshot: a later change is heard, an earlier one is in it
+            self._write(*self.store.snapshot_at(self.namespaces))
+        finally:
+            with self._flags:
+                self._saving -= 1
 
     # ---- the file ----------------------------------------------------------------
 
@@ -181,7 +196,9 @@ class Persistence:
             document = {"format": FORMAT, "version": VERSION, "revision": self._writes + 1, "state": state}
             if self._kept:
                 document["state"] = {**self._kept, **state}
+            self._failed = True
             _write_atomically(self.path, json.dumps(document, ensure_ascii=False, allow_nan=False).encode() + b"\n")
+            self._failed = False
             self._writes += 1
             self._saved_at = revision
 
