@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._history import ABSENT as _ABSENT
+from ._history import HistoryEntry, Record, Row, check_capacity
 from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ PYTHON = "python"
 """The origin of writes made by Python code."""
 
 _MISSING: Any = object()
+_now = time.time  # a history entry's wall-clock time
 _MIN_INT = -MAX_SAFE_INTEGER
 _PLAIN = frozenset((str, bool, type(None)))  # values that need neither a check nor a copy
 
@@ -115,8 +119,13 @@ class StateStore:
     it next, in order).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, history: int = 1000) -> None:
         self._data: dict[str, dict[str, Any]] = {}
+        # (namespace, key) -> the change tuple of its last write: origin and revision for the notebook table
+        self._last: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._history_size = check_capacity(history)
+        self._history: deque[Record] = deque(maxlen=self._history_size)  # (change, time, old): see _history
+        self._record = self._history.append if self._history_size else None
         self._lock = threading.RLock()
         self._revision = 0
         self._subscribers: tuple[_Subscriber, ...] = ()
@@ -190,9 +199,13 @@ class StateStore:
             keys = self._data.get(namespace)
             if keys is None:
                 keys = self._data[namespace] = {}
-            keys[key] = value
             self._revision = revision = self._revision + 1
             change = (namespace, key, value, False, origin, revision)
+            record = self._record
+            if record is not None:  # history keeps the value this replaces, for state_at (see _history)
+                record((change, _now(), keys.get(key, _ABSENT)))
+            keys[key] = value
+            self._last[namespace, key] = change
             if self._delivering or self._batch_depth:
                 self._queue.append(change)
                 return
@@ -234,11 +247,14 @@ class StateStore:
             keys = self._data.get(namespace)
             if keys is None or key not in keys:
                 return False
-            del keys[key]
+            old = keys.pop(key)
             if not keys:
                 del self._data[namespace]
+            self._last.pop((namespace, key), None)
             self._revision = revision = self._revision + 1
             change = (namespace, key, None, True, origin, revision)
+            if self._record is not None:
+                self._record((change, _now(), old))
             if self._delivering or self._batch_depth:
                 self._queue.append(change)
             else:
@@ -261,6 +277,85 @@ class StateStore:
                 self._batch_depth -= 1
                 if not self._batch_depth and not self._delivering and self._queue:
                     self._deliver(None, ())
+
+    # ---- history -----------------------------------------------------------------
+
+    def history(self, namespaces: Iterable[str] | None = None) -> list[HistoryEntry]:
+        """The kept changes (of ``namespaces`` only, if given), oldest first, as :class:`HistoryEntry`.
+
+        ``StateStore(history=N)`` keeps the last N changes (default 1000, 0 none).
+        The entries hold copies: changing them never changes what is kept.
+        """
+        from ._history import entries
+
+        wanted = _namespace_set(namespaces)
+        with self._lock:
+            kept = list(self._history)
+        return entries(kept, wanted)
+
+    def state_at(self, revision: int, namespaces: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The state as it was right after ``revision`` (a snapshot), rebuilt from the kept history.
+
+        Raises ``ValueError`` naming the revisions that can be shown when
+        ``revision`` is older than the history reaches (or newer than the store).
+        """
+        from ._history import state_at
+
+        wanted = _namespace_set(namespaces)
+        with self._lock:
+            return state_at(self._data, self._history, self._revision, revision, self._history_size, wanted)
+
+    def restore(self, revision: int, namespaces: Iterable[str] | None = None) -> int:
+        """Write the state of ``revision`` back, as one batch of ordinary changes with origin ``"restore"``.
+
+        Only keys that differ are written (keys that did not exist then are
+        removed), so handlers and every view follow. Returns how many changes
+        that made; the restore itself is history too, and can be undone.
+        """
+        from ._history import RESTORE, differences
+
+        wanted = _namespace_set(namespaces)
+        with self._lock:
+            then = self.state_at(revision, namespaces=wanted)
+            now = {ns: keys for ns, keys in self._data.items() if wanted is None or ns in wanted}
+            changes = differences(now, then)
+            with self.batch():
+                for namespace, key, value, removed in changes:
+                    if removed:
+                        self.remove_state(namespace, key, origin=RESTORE)
+                    else:
+                        self.set_state(namespace, key, value, origin=RESTORE)
+            return len(changes)
+
+    # ---- showing -----------------------------------------------------------------
+
+    def _rows(self) -> tuple[list[Row], int]:
+        from ._history import MAX_ROWS
+
+        with self._lock:
+            last = self._last
+            rows: list[Row] = []
+            for ns, keys in self._data.items():
+                for key, value in keys.items():
+                    if len(rows) == MAX_ROWS:
+                        break
+                    change = last.get((ns, key))
+                    rows.append((ns, key, value, None if change is None else (change[4], change[5])))
+            return rows, sum(len(keys) for keys in self._data.values())
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a store as a table: namespace, key, value (JSON), origin and revision of its last write."""
+        from ._history import html_table
+
+        rows, total = self._rows()
+        return html_table(rows, total, self._revision, len(self._history))
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text view: one ``namespace.key = value`` line per key."""
+        from ._history import text_table
+
+        rows, total = self._rows()
+        printer.text(text_table(rows, total, self._revision))
 
     # ---- persistence -------------------------------------------------------------
 
