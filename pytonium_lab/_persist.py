@@ -6,6 +6,9 @@ The file is loaded into the store once, then rewritten after changes: at most
 write is atomic (temp file in the same folder, fsync, ``os.replace``, fsync of
 the folder), so a crash or ``kill -9`` at any moment leaves either the old file
 or the new one, each a state the store really had (``snapshot_at`` is atomic).
+That state is one between two writes: ``batch()`` defers delivery, not the
+writes, so a file can hold part of a batch, as any snapshot can. The file is
+created private to the user (mode 0600, from ``mkstemp``).
 
 Listening costs the store nothing per write: the subscription is one-shot. The
 first change after a write ends it and arms the timer; the write subscribes
