@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import os
 
     from ._persist import Persistence
+    from ._traitlink import TraitLink
 
 __all__ = ["PYTHON", "Change", "StateStore", "Subscription"]
 
@@ -356,6 +357,19 @@ class StateStore:
 
         rows, total = self._rows()
         printer.text(text_table(rows, total, self._revision))
+
+    # ---- linking traits ----------------------------------------------------------
+
+    def link(self, namespace: str, key: str, target: tuple[Any, str]) -> TraitLink:
+        """Link ``namespace.key`` and a trait of a ``traitlets.HasTraits`` (an ipywidget) both ways.
+
+        ``target`` is ``(obj, "trait_name")``. The store's value wins when the
+        key is set, else the trait's value is written. Call the result to
+        unlink. See ``pytonium_lab._traitlink`` for threads and refusals.
+        """
+        from ._traitlink import TraitLink
+
+        return TraitLink(self, namespace, key, target)
 
     # ---- persistence -------------------------------------------------------------
 
