@@ -5,6 +5,12 @@
  * to the store, whose order is final: every batch is applied by every view, so all
  * views converge. Events are DOM CustomEvents dispatched on `document` with
  * `bubbles: true`, so listeners on `document` and on `window` both receive them.
+ *
+ * When the host says the store is gone (`{"t":"disconnected"}`: the notebook's
+ * kernel restarted or the widget's comm closed), `appState.disconnected` turns
+ * true and `PytoniumDisconnected` is dispatched on `window`; from then on
+ * setState/removeState log a console error naming `namespace.key` and throw,
+ * leaving the mirror unchanged.
  */
 
 import { frames, type Change, type StoreMessage, type ViewMessage } from "./protocol";
@@ -23,6 +29,8 @@ export interface StateEventDetail {
 
 export interface AppState {
   readonly viewId: string;
+  /** True once the host said nothing listens any more (the page then refuses writes). */
+  readonly disconnected: boolean;
   setState(namespace: string, key: string, value: unknown): void;
   getState(namespace: string, key: string): StateValue;
   removeState(namespace: string, key: string): void;
@@ -45,7 +53,14 @@ export interface RuntimeOptions {
   defer?: (fn: () => void) => void;
   /** Reports refused writes (default `console.warn`). */
   warn?: (message: string) => void;
+  /** Reports writes refused because the view is disconnected (default `console.error`). */
+  error?: (message: string) => void;
 }
+
+/** What the host posts when the store behind this view is gone (docs/protocol.md). */
+export type Disconnected = { t: "disconnected"; reason?: string };
+
+const GONE = "the kernel restarted or the widget was closed; re-run the cell to reconnect";
 
 type Registration = {
   eventName: string;
@@ -74,6 +89,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   const win: Window = options.win || window;
   const defer = options.defer || ((fn: () => void) => void setTimeout(fn, 0));
   const warn = options.warn || ((m: string) => console.warn(m));
+  const error = options.error || ((m: string) => console.error(m));
 
   let mirror = new Map<string, Map<string, StateValue>>();
   let filter: string[] | null = null; // the view's namespaces, from the snapshot
@@ -83,6 +99,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   let ready = false;
   let writes = 0;
   let chunks = 0;
+  let gone: string | null = null; // why the view is disconnected (null: connected)
   const registrations = new Map<string, Registration>();
   // Keys this view wrote whose latest write no ack covers yet -> that write's id.
   // Changes to them are older than the write (the store orders it later): ignored.
@@ -144,6 +161,22 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
           filter.map(describe).join(", ") + ")",
       );
     }
+  }
+
+  /** A write while disconnected: say so in the console and throw; nothing changes. */
+  function refuseWhenGone(what: string, ns: string, key: string): void {
+    if (gone === null) return;
+    const message =
+      "Pytonium: " + what + "(" + ns + "." + key + ") refused: this view is disconnected from its store (" +
+      gone + "); the page's state is unchanged";
+    error(message);
+    throw new Error(message);
+  }
+
+  function onDisconnected(msg: Disconnected): void {
+    if (gone !== null) return;
+    gone = typeof msg.reason === "string" && msg.reason ? msg.reason : GONE;
+    win.dispatchEvent(new Event("PytoniumDisconnected"));
   }
 
   /** Forget pending writes up to `ack`; returns the ones still ahead of the store. */
@@ -217,9 +250,11 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
     notify(c.ns, c.key, value, c.origin === "python" ? "python" : "javascript", removed);
   }
 
-  function onMessage(msg: StoreMessage): void {
+  function onMessage(msg: StoreMessage | Disconnected): void {
     if (!msg || typeof msg !== "object") return;
-    if (msg.t === "snapshot") {
+    if (msg.t === "disconnected") {
+      onDisconnected(msg);
+    } else if (msg.t === "snapshot") {
       if (msg.to === viewId) onSnapshot(msg);
     } else if (msg.t === "batch") {
       if (awaiting) return;
@@ -245,8 +280,13 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   const appState: AppState = {
     viewId,
 
+    get disconnected(): boolean {
+      return gone !== null;
+    },
+
     setState(namespace: string, key: string, value: unknown): void {
       checkArgs("setState", namespace, key, true);
+      refuseWhenGone("setState", namespace, key);
       const clean = cleanValue(namespace, key, value);
       put(namespace, key, clean);
       pending.set(slot(namespace, key), ++writes);
@@ -262,6 +302,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
 
     removeState(namespace: string, key: string): void {
       checkArgs("removeState", namespace, key, true);
+      refuseWhenGone("removeState", namespace, key);
       const had = drop(namespace, key);
       pending.set(slot(namespace, key), ++writes);
       send({ t: "remove", view: viewId, ns: namespace, key, id: writes });

@@ -7,6 +7,16 @@
  * A page's `hello` is answered at once by the model's own mirror (relay.ts), so
  * views start even while the kernel is busy, and it still goes to the kernel,
  * whose answer follows when it is free, like every other page message.
+ *
+ * A view whose kernel or comm is gone says so: JupyterLab's widget manager sets
+ * every model's `comm_live` to false when the kernel restarts (the model fires
+ * `comm_live_update`, and `model.send` throws "Cannot send" from then on), and a
+ * closed comm destroys the model (`destroy`); a kernel shut down fires no model
+ * event, but the notebook's session context says `kernelChanged`. On any of
+ * these (or a `model.send` that throws) the view draws a
+ * banner over the page (outside the sandboxed iframe), drops the page's further
+ * messages, and posts `{"t":"disconnected"}` to the page, whose runtime then
+ * refuses writes (docs/protocol.md).
  */
 
 import type { AnyWidget, RenderProps } from "@anywidget/types";
@@ -22,14 +32,125 @@ export interface WidgetModel {
 
 type Model = Pick<RenderProps<WidgetModel>, "model">["model"];
 
+export const DISCONNECTED_TEXT = "Disconnected from the kernel: re-run the cell to reconnect";
+
+/**
+ * Whether a model's kernel/comm is gone, per model `_uid` (hosts hand every display
+ * a new proxy), so a display made after the fact starts disconnected too.
+ */
+type Liveness = { gone: boolean; views: Set<() => void> };
+const liveness = new Map<string, Liveness>();
+
+function livenessOf(model: Model): Liveness {
+  const uid = String(model.get("_uid") || "");
+  let live = uid ? liveness.get(uid) : undefined;
+  if (!live) {
+    live = { gone: false, views: new Set() };
+    if (uid) liveness.set(uid, live);
+  }
+  return live;
+}
+
+/** Mark the model's link gone and tell every display of it (once). */
+function markGone(live: Liveness): void {
+  if (live.gone) return;
+  live.gone = true;
+  live.views.forEach((fn) => fn());
+}
+
+/**
+ * Listen for the host's signs that nothing listens any more. `comm_live_update`
+ * carries no value and the proxy hides `comm_live`, but JupyterLab's manager fires
+ * it after a model exists only to set it false (kernel restarting).
+ */
+function watchHost(model: Model, onGone: () => void): void {
+  model.on("comm_live_update", onGone);
+  model.on("destroy", onGone);
+}
+
+/** A Lumino signal, as JupyterLab's session context has them. */
+type Signal<T> = { connect(fn: (sender: unknown, value: T) => void): boolean; disconnect(fn: (sender: unknown, value: T) => void): boolean };
+type SessionContext = { kernelChanged?: Signal<unknown>; statusChanged?: Signal<string> };
+
+/**
+ * JupyterLab's notebook widget manager also gives its document context: a kernel
+ * shut down fires no model event at all (only `model.send` throws), but the
+ * session context says `kernelChanged`. Any other kernel than the one the model's
+ * comm lives on means nothing listens. Returns a function that stops watching.
+ */
+function watchSession(model: Model, onGone: () => void): () => void {
+  const manager = (model as unknown as { widget_manager?: { context?: { sessionContext?: SessionContext } } }).widget_manager;
+  let session: SessionContext | undefined;
+  try {
+    session = manager && manager.context && manager.context.sessionContext;
+  } catch (err) {
+    session = undefined; // a host whose manager has no context
+  }
+  const kernel = session && session.kernelChanged;
+  const status = session && session.statusChanged;
+  if (!kernel || typeof kernel.connect !== "function") return () => {};
+  const onKernel = (): void => onGone();
+  const onStatus = (_sender: unknown, value: string): void => {
+    if (value === "restarting" || value === "autorestarting" || value === "dead") onGone();
+  };
+  kernel.connect(onKernel);
+  if (status && typeof status.connect === "function") status.connect(onStatus);
+  return () => {
+    kernel.disconnect(onKernel);
+    if (status && typeof status.disconnect === "function") status.disconnect(onStatus);
+  };
+}
+
+/** The banner over a disconnected view: covers the page, so it cannot be clicked. */
+function disconnectedBanner(): HTMLElement {
+  const veil = document.createElement("div");
+  veil.className = "pytonium-lab-disconnected";
+  veil.setAttribute("role", "alert");
+  veil.title = DISCONNECTED_TEXT;
+  const s = veil.style;
+  s.position = "absolute";
+  s.top = s.left = s.right = s.bottom = "0";
+  s.zIndex = "10";
+  s.display = "flex";
+  s.alignItems = "flex-start";
+  s.justifyContent = "center";
+  s.background = "rgba(128, 128, 128, 0.45)";
+  s.cursor = "not-allowed";
+  const text = document.createElement("div");
+  text.className = "pytonium-lab-disconnected-text";
+  text.textContent = DISCONNECTED_TEXT;
+  const t = text.style;
+  t.marginTop = "8px";
+  t.padding = "6px 12px";
+  t.borderRadius = "4px";
+  t.background = "#b3261e";
+  t.color = "#fff";
+  t.font = "600 13px/1.4 system-ui, sans-serif";
+  t.boxShadow = "0 1px 4px rgba(0, 0, 0, 0.3)";
+  veil.appendChild(text);
+  return veil;
+}
+
 /** Make the model's mirror as soon as the model exists, so it hears every batch. */
 function initialize({ model }: { model: Model }): () => void {
-  return mirrorOf(model).forget;
+  const { forget } = mirrorOf(model);
+  const live = livenessOf(model);
+  watchHost(model, () => markGone(live));
+  const unwatch = watchSession(model, () => markGone(live));
+  return () => {
+    markGone(live); // anywidget calls this when the model is destroyed (its comm closed)
+    unwatch();
+    forget();
+    const uid = String(model.get("_uid") || "");
+    if (liveness.get(uid) === live) liveness.delete(uid);
+  };
 }
 
 function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): () => void {
   const { mirror } = mirrorOf(model);
+  const live = livenessOf(model);
   el.classList.add("pytonium-lab-view");
+  if (!el.style.position) el.style.position = "relative"; // the banner's box
   const iframe = document.createElement("iframe");
   iframe.setAttribute("sandbox", "allow-scripts");
   iframe.setAttribute("data-pytonium-view", ""); // becomes the view id at its hello
@@ -46,14 +167,32 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
     const page = iframe.contentWindow;
     if (page) page.postMessage({ pytonium: msg }, "*");
   };
-  const relay = relayView(mirror, toPage, (msg) => model.send(msg), (view) =>
-    iframe.setAttribute("data-pytonium-view", view),
-  );
+  let banner: HTMLElement | null = null;
+  const disconnect = (): void => {
+    markGone(live); // also for the other displays of this model
+    if (banner) return;
+    banner = disconnectedBanner();
+    el.appendChild(banner);
+    toPage({ t: "disconnected" });
+  };
+  const toKernel = (msg: ViewMessage): void => {
+    if (live.gone) return; // nothing listens: the page has been told
+    try {
+      model.send(msg);
+    } catch (err) {
+      // A host that fired no event: JupyterLab's comm throws "Cannot send" once the kernel restarted.
+      disconnect();
+    }
+  };
+  const relay = relayView(mirror, toPage, toKernel, (view) => iframe.setAttribute("data-pytonium-view", view));
   const fromPage = (event: MessageEvent): void => {
     if (event.source === null || event.source !== iframe.contentWindow) return;
     const data = event.data;
     if (data === null || typeof data !== "object" || !("pytonium" in data)) return;
-    relay.fromPage(data.pytonium as ViewMessage);
+    const msg = data.pytonium as ViewMessage;
+    relay.fromPage(msg);
+    // A page that starts (or reloads) after the link went: its snapshot came from the mirror.
+    if (live.gone && msg && msg.t === "hello") toPage({ t: "disconnected" });
   };
   const fromStore = (msg: StoreMessage): void => relay.fromStore(msg);
 
@@ -62,16 +201,23 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
   model.on("msg:custom", fromStore);
   model.on("change:_srcdoc", onSrcdoc);
   model.on("change:height", onHeight);
+  watchHost(model, disconnect);
+  live.views.add(disconnect);
   onHeight();
   el.appendChild(iframe);
   onSrcdoc();
+  if (live.gone) disconnect();
 
   return () => {
     window.removeEventListener("message", fromPage);
     model.off("msg:custom", fromStore);
     model.off("change:_srcdoc", onSrcdoc);
     model.off("change:height", onHeight);
+    model.off("comm_live_update", disconnect);
+    model.off("destroy", disconnect);
+    live.views.delete(disconnect);
     iframe.remove();
+    if (banner) banner.remove();
   };
 }
 

@@ -492,3 +492,50 @@ describe("view id", () => {
     expect(makeViewId()).not.toBe(a);
   });
 });
+
+describe("a disconnected view (the host posted {t: 'disconnected'})", () => {
+  it("refuses setState/removeState: a console error naming namespace.key, a thrown Error, the mirror unchanged", () => {
+    const errors: string[] = [];
+    const { appState, sent, push } = setup({ error: (m) => errors.push(m) });
+    push(snapshot(1, { demo: { count: 2, note: "x" } }));
+    const seen = listen("demoChanged");
+    appState.registerForStateUpdates("demoChanged", ["demo"], true, true);
+    expect(appState.disconnected).toBe(false);
+    const heard: string[] = [];
+    window.addEventListener("PytoniumDisconnected", () => heard.push("gone"), { once: true });
+    push({ t: "disconnected" });
+    expect(appState.disconnected).toBe(true);
+    expect(heard).toEqual(["gone"]);
+    const before = sent.length;
+    expect(() => appState.setState("demo", "count", 3)).toThrowError(/setState\(demo\.count\) refused: this view is disconnected/);
+    expect(() => appState.removeState("demo", "note")).toThrowError(/removeState\(demo\.note\) refused: this view is disconnected/);
+    expect(errors.length).toBe(2);
+    expect(errors[0]).toContain("demo.count");
+    expect(errors[0]).toContain("re-run the cell");
+    expect(errors[1]).toContain("demo.note");
+    expect(sent.length).toBe(before);
+    expect(appState.getState("demo", "count")).toBe(2);
+    expect(appState.getState("demo", "note")).toBe("x");
+    expect(seen.filter((e) => e.origin === "javascript")).toEqual([]);
+  });
+
+  it("bad arguments are still a TypeError first; the reason the host gave is in the message", () => {
+    const errors: string[] = [];
+    const { appState, push } = setup({ error: (m) => errors.push(m) });
+    push({ t: "disconnected", reason: "the window closed" });
+    expect(() => appState.setState("", "k", 1)).toThrowError(TypeError);
+    expect(() => appState.setState("a", "k", 1)).toThrowError(/a\.k\) refused: this view is disconnected from its store \(the window closed\)/);
+    expect(errors.length).toBe(1);
+  });
+
+  it("the default reporter is console.error; a second disconnected changes nothing", () => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    const { appState, push } = setup();
+    push({ t: "disconnected" });
+    push({ t: "disconnected", reason: "other" });
+    expect(() => appState.setState("a", "k", 1)).toThrow();
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(String(spy.mock.calls[0][0])).toContain("the kernel restarted or the widget was closed");
+    spy.mockRestore();
+  });
+});

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import widget from "../src/widget";
+import widget, { DISCONNECTED_TEXT } from "../src/widget";
 
 type Handler = (...args: unknown[]) => void;
 
@@ -88,7 +88,7 @@ describe("widget render", () => {
 
   it("cleanup removes every listener and the iframe", () => {
     const { model, sent, iframe, cleanup, el } = mount();
-    expect(model.count()).toBe(5); // 3 of the view, 2 of the model's mirror
+    expect(model.count()).toBe(7); // 5 of the view, 2 of the model's mirror
     const page = iframe.contentWindow;
     cleanup();
     expect(model.count()).toBe(2); // the mirror lives as long as the model
@@ -114,5 +114,139 @@ describe("views start without the kernel", () => {
     const { sent, iframe } = mount();
     fromWindow(iframe.contentWindow, { pytonium: { t: "hello", view: "view:abc" } });
     expect(sent).toEqual([{ t: "hello", view: "view:abc" }]);
+  });
+});
+
+type Slot = (sender: unknown, value: unknown) => void;
+function fakeSignal() {
+  const slots: Slot[] = [];
+  return {
+    connect: (fn: Slot) => (slots.push(fn), true),
+    disconnect: (fn: Slot) => (slots.splice(slots.indexOf(fn), 1), true),
+    emit: (value: unknown) => slots.slice().forEach((fn) => fn(null, value)),
+    slots,
+  };
+}
+
+let uids = 0;
+
+/** initialize + render on one model (as a host does), with an optional JupyterLab-like session. */
+function mountLinked(extra: Record<string, unknown> = {}) {
+  const boot = { t: "snapshot", to: null, seq: 0, rev: 1, namespaces: null, state: { demo: { count: 2 } }, ack: 0 };
+  const values = { _uid: "uid" + ++uids, _srcdoc: "<p>hi</p>", height: "120px", _boot: boot, ...extra };
+  const { model, sent } = fakeModel(values);
+  const session = { kernelChanged: fakeSignal(), statusChanged: fakeSignal() };
+  (model as Record<string, unknown>).widget_manager = { context: { sessionContext: session } };
+  const init = widget.initialize as unknown as (p: { model: unknown }) => () => void;
+  const destroyed = init({ model });
+  const render = widget.render as unknown as (p: { model: unknown; el: HTMLElement }) => () => void;
+  const show = () => {
+    const el = document.createElement("div");
+    document.body.appendChild(el);
+    const cleanup = render({ model, el });
+    const iframe = el.querySelector("iframe")!;
+    const post = vi.spyOn(iframe.contentWindow!, "postMessage").mockImplementation(() => {});
+    const posted = () => post.mock.calls.map((c) => (c[0] as { pytonium: { t: string } }).pytonium);
+    return { el, iframe, cleanup, posted };
+  };
+  return { model, sent, session, destroyed, show };
+}
+
+const banner = (el: HTMLElement) => el.querySelector(".pytonium-lab-disconnected") as HTMLElement | null;
+
+describe("a view whose kernel or comm is gone", () => {
+  it("a kernel restart (comm_live_update) draws the banner over the page and tells the page", () => {
+    const { model, show } = mountLinked();
+    const { el, iframe, posted } = show();
+    expect(banner(el)).toBeNull();
+    model.emit("comm_live_update");
+    const b = banner(el)!;
+    expect(b.textContent).toBe(DISCONNECTED_TEXT);
+    expect(b.getAttribute("role")).toBe("alert");
+    expect(b.parentElement).toBe(el); // outside the sandboxed iframe, over it
+    expect(b.style.position).toBe("absolute");
+    expect(el.style.position).toBe("relative");
+    expect(iframe.contentWindow!.document.contains(b)).toBe(false);
+    expect(posted()).toEqual([{ t: "disconnected" }]);
+    model.emit("comm_live_update"); // once only
+    expect(el.querySelectorAll(".pytonium-lab-disconnected").length).toBe(1);
+    expect(posted()).toEqual([{ t: "disconnected" }]);
+  });
+
+  it("drops the page's messages once gone: nothing is sent to a dead comm", () => {
+    const { model, sent, show } = mountLinked();
+    const { iframe } = show();
+    model.emit("comm_live_update");
+    fromWindow(iframe.contentWindow, { pytonium: { t: "set", view: "view:a", ns: "demo", key: "count", value: 3, id: 1 } });
+    expect(sent).toEqual([]);
+  });
+
+  it("every display of the model shows it, and one displayed later starts disconnected", () => {
+    const { model, sent, show } = mountLinked();
+    const first = show();
+    model.emit("destroy"); // the comm closed
+    expect(banner(first.el)).not.toBeNull();
+    const later = show();
+    expect(banner(later.el)).not.toBeNull();
+    // Its page's hello is answered from the mirror (the last state it knew), then told.
+    fromWindow(later.iframe.contentWindow, { pytonium: { t: "hello", view: "view:late" } });
+    const got = later.posted();
+    expect(got[got.length - 2]).toMatchObject({ t: "snapshot", to: "view:late", state: { demo: { count: 2 } } });
+    expect(got[got.length - 1]).toEqual({ t: "disconnected" });
+    expect(sent).toEqual([]);
+  });
+
+  it("a send that throws (no event from the host) disconnects the view", () => {
+    const { model, show } = mountLinked();
+    const { el, iframe, posted } = show();
+    (model as Record<string, unknown>).send = () => {
+      throw new Error("Cannot send");
+    };
+    fromWindow(iframe.contentWindow, { pytonium: { t: "set", view: "view:a", ns: "demo", key: "count", value: 3, id: 1 } });
+    expect(banner(el)!.textContent).toBe(DISCONNECTED_TEXT);
+    expect(posted()).toEqual([{ t: "disconnected" }]);
+  });
+
+  it("JupyterLab's session context: a kernel shut down, changed or restarting disconnects", () => {
+    for (const emit of [
+      (s: ReturnType<typeof mountLinked>["session"]) => s.kernelChanged.emit({ oldValue: {}, newValue: null }),
+      (s: ReturnType<typeof mountLinked>["session"]) => s.statusChanged.emit("dead"),
+      (s: ReturnType<typeof mountLinked>["session"]) => s.statusChanged.emit("autorestarting"),
+    ]) {
+      const { session, show } = mountLinked();
+      const { el } = show();
+      session.statusChanged.emit("busy");
+      session.statusChanged.emit("idle");
+      expect(banner(el)).toBeNull();
+      emit(session);
+      expect(banner(el)).not.toBeNull();
+    }
+  });
+
+  it("the model's cleanup (anywidget: model destroyed) stops watching the session", () => {
+    const { session, destroyed } = mountLinked();
+    expect(session.kernelChanged.slots.length).toBe(1);
+    expect(session.statusChanged.slots.length).toBe(1);
+    destroyed();
+    expect(session.kernelChanged.slots.length).toBe(0);
+    expect(session.statusChanged.slots.length).toBe(0);
+  });
+
+  it("a view's cleanup removes the banner and its listeners", () => {
+    const { model, show } = mountLinked();
+    const { el, cleanup } = show();
+    model.emit("comm_live_update");
+    cleanup();
+    expect(banner(el)).toBeNull();
+    expect(el.querySelector("iframe")).toBeNull();
+  });
+
+  it("a live view has no banner and its writes reach the kernel", () => {
+    const { sent, show } = mountLinked();
+    const { el, iframe } = show();
+    const write = { t: "set", view: "view:a", ns: "demo", key: "count", value: 3, id: 1 };
+    fromWindow(iframe.contentWindow, { pytonium: write });
+    expect(sent).toEqual([write]);
+    expect(banner(el)).toBeNull();
   });
 });

@@ -247,3 +247,72 @@ def test_a_write_larger_than_the_websocket_limit_arrives_in_chunks(notebook) -> 
     assert out.strip() == str(12 * 1024 * 1024)
     lab.run('store.set_state("demo", "count", 5)')  # the connection survived
     expect(lab.view(0).locator("#count")).to_have_text("5")
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+BANNER = ".pytonium-lab-disconnected"
+
+
+def test_a_kernel_restart_disconnects_the_view_until_the_cell_runs_again(notebook) -> None:
+    """Issue 7: after a restart the old view says so, refuses writes, and a re-run shows the new store."""
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    lab.view(0).locator("#inc").click()
+    expect(lab.view(0).locator("#count")).to_have_text("2")
+    console: list[str] = []  # every frame's console, the view's iframe included
+    lab.page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    assert lab.page.locator(BANNER).count() == 0
+    # When the banner appears, timed in the page against the moment the restart starts.
+    lab.page.evaluate(
+        """(sel) => {
+            window.__bannerAt = null;
+            new MutationObserver((_, obs) => {
+                if (document.querySelector(sel)) { window.__bannerAt = performance.now(); obs.disconnect(); }
+            }).observe(document.body, { childList: true, subtree: true });
+            window.__restartAt = performance.now();
+            window.jupyterapp.shell.currentWidget.sessionContext.restartKernel();  // no dialog
+        }""",
+        BANNER,
+    )
+    banner = lab.page.locator(BANNER)
+    expect(banner).to_be_visible(timeout=10_000)
+    shown_ms = lab.page.evaluate("() => window.__bannerAt - window.__restartAt")
+    print(f"banner shown {shown_ms:.0f} ms after the restart started")
+    assert shown_ms < 1000, shown_ms
+    expect(banner).to_have_text("Disconnected from the kernel: re-run the cell to reconnect")
+    ARTIFACTS.mkdir(exist_ok=True)
+    lab.page.locator(".pytonium-lab-view").first.screenshot(path=str(ARTIFACTS / "widget-disconnected.png"))
+    # The banner covers the page: a click lands on it, not in the page.
+    on_top = lab.page.evaluate(
+        """(sel) => { const r = document.querySelector('iframe[data-pytonium-view]').getBoundingClientRect();
+            const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return !!(hit && hit.closest(sel)); }""",
+        BANNER,
+    )
+    assert on_top
+    # The page knows, and refuses writes with an error naming the key; its mirror is unchanged.
+    expect_page = "() => Pytonium.appState.disconnected"
+    deadline = time.monotonic() + 5
+    while not lab.view_eval(0, expect_page) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert lab.view_eval(0, expect_page) is True
+    result = lab.view_eval(
+        0, "() => { try { Pytonium.appState.setState('demo', 'count', 99); return 'no error'; } catch (e) { return e.message; } }"
+    )
+    assert "setState(demo.count) refused: this view is disconnected" in result, result
+    assert lab.view_eval(0, "() => Pytonium.appState.getState('demo', 'count')") == 2
+    deadline = time.monotonic() + 5
+    while not any("demo.count" in c and "disconnected" in c for c in console) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    refused = [c for c in console if "demo.count" in c and "disconnected" in c]
+    assert refused and refused[0].startswith("error: "), console
+    # Re-running the cells makes a new store and a new, live view that shows it.
+    lab.page.wait_for_function("() => window.__lab.ready()", timeout=30_000)
+    lab.run_all()
+    expect(lab.view(0).locator("#count")).to_have_text("1", timeout=20_000)
+    assert lab.page.locator(BANNER).count() == 0
+    lab.run('store.set_state("demo", "count", 5)')
+    expect(lab.view(0).locator("#count")).to_have_text("5")
+    assert lab.view_eval(0, "() => Pytonium.appState.disconnected") is False
+    lab.view(0).locator("#inc").click()
+    assert "[1, 5, 6]" in lab.run_until("print([v for _, _, v in edits])", "[1, 5, 6]")
