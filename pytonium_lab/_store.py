@@ -122,8 +122,8 @@ class StateStore:
 
     def __init__(self, *, history: int = 1000) -> None:
         self._data: dict[str, dict[str, Any]] = {}
-        # (namespace, key) -> the change tuple of its last write: origin and revision for the notebook table
-        self._last: dict[tuple[str, str], tuple[Any, ...]] = {}
+        # namespace -> key -> the change tuple of its last write: origin and revision for the notebook table
+        self._last: dict[str, dict[str, tuple[Any, ...]]] = {}
         self._history_size = check_capacity(history)
         self._history: deque[Record] = deque(maxlen=self._history_size)  # (change, time, old): see _history
         self._record = self._history.append if self._history_size else None
@@ -206,7 +206,10 @@ class StateStore:
             if record is not None:  # history keeps the value this replaces, for state_at (see _history)
                 record((change, _now(), keys.get(key, _ABSENT)))
             keys[key] = value
-            self._last[namespace, key] = change
+            last = self._last.get(namespace)  # nested: half the cost of a (namespace, key) tuple key
+            if last is None:
+                last = self._last[namespace] = {}
+            last[key] = change
             if self._delivering or self._batch_depth:
                 self._queue.append(change)
                 return
@@ -251,7 +254,9 @@ class StateStore:
             old = keys.pop(key)
             if not keys:
                 del self._data[namespace]
-            self._last.pop((namespace, key), None)
+            last = self._last.get(namespace)
+            if last is not None:
+                last.pop(key, None)
             self._revision = revision = self._revision + 1
             change = (namespace, key, None, True, origin, revision)
             if self._record is not None:
@@ -334,13 +339,13 @@ class StateStore:
         from ._history import MAX_ROWS
 
         with self._lock:
-            last = self._last
             rows: list[Row] = []
             for ns, keys in self._data.items():
+                last = self._last.get(ns, {})
                 for key, value in keys.items():
                     if len(rows) == MAX_ROWS:
                         break
-                    change = last.get((ns, key))
+                    change = last.get(key)
                     rows.append((ns, key, value, None if change is None else (change[4], change[5])))
             return rows, sum(len(keys) for keys in self._data.values())
 

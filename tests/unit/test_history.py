@@ -303,7 +303,7 @@ def test_table_follows_removals_and_caps_its_rows() -> None:
     text = pretty(store)
     assert text.startswith(f"StateStore revision={MAX_ROWS + 7}, {MAX_ROWS + 5} keys\n  n.k1 = 1  (python, r2)")
     assert text.endswith("\u2026 and 5 more keys")
-    assert store._last[("n", "k0")][4:] == ("view:2", MAX_ROWS + 7)
+    assert store._last["n"]["k0"][4:] == ("view:2", MAX_ROWS + 7)
 
 
 def test_pretty_text_of_an_empty_store() -> None:
