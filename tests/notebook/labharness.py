@@ -66,6 +66,11 @@ _LAB_HELPERS = r"""
       nb.deselectAll();
       return index;
     },
+    select(index) {
+      const nb = panel().content;
+      nb.activeCellIndex = index;
+      nb.deselectAll();
+    },
     output(index) { return outputText(panel().content.model.cells.get(index)); },
     cellCount() { return panel().content.model.cells.length; },
   };
@@ -79,8 +84,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class JupyterLab:
-    """One JupyterLab server on 127.0.0.1 serving ``root`` (start/stop)."""
+class Server:
+    """A web server subprocess on 127.0.0.1 (a free port, a token), started and stopped by tests.
+
+    Subclasses give :meth:`command` (the argv), :meth:`environment` and the
+    path that answers once the server is up (:attr:`ready_path`).
+    """
+
+    name = "server"
+    ready_path = "/"
 
     def __init__(self, root: Path, home: Path) -> None:
         self.root = root
@@ -89,43 +101,86 @@ class JupyterLab:
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = home / f"{self.name}.log"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
 
     def start(self, timeout: float = 60) -> None:
-        jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
-        if jupyter is None:
-            raise RuntimeError(f"jupyter is not installed next to {sys.executable}")
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            self.command(), env=self.environment(), stdout=self.log, stderr=subprocess.STDOUT, cwd=self.root
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}: see {self.log_path}")
+            try:
+                self.get(self.ready_path)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not answer within {timeout} s: see {self.log_path}")
+
+    def get(self, path: str) -> bytes:
+        request = urllib.request.Request(self.url + path, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if self.process is not None:
+            self.log.close()
+
+
+def jupyter_bin(name: str = "jupyter") -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        raise RuntimeError(f"{name} is not installed next to {sys.executable}")
+    return found
+
+
+class JupyterLab(Server):
+    """One JupyterLab server on 127.0.0.1 serving ``root`` (start/stop)."""
+
+    name = "jupyterlab"
+    app = "lab"
+    ready_path = "/api/status"
+    tree = "/lab/tree/"  # where a notebook opens: tree + name + ?token=...
+
+    def environment(self) -> dict[str, str]:
         settings = self.home / "settings"
         tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
         tracker.parent.mkdir(parents=True, exist_ok=True)
         tracker.write_text(json.dumps({"windowingMode": "none"}))
-        env = dict(
-            os.environ,
+        return dict(
+            super().environment(),
             JUPYTERLAB_SETTINGS_DIR=str(settings),
             JUPYTERLAB_WORKSPACES_DIR=str(self.home / "workspaces"),
             JUPYTER_RUNTIME_DIR=str(self.home / "runtime"),
             JUPYTER_CONFIG_DIR=str(self.home / "config"),
-            PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
         )
-        self.log = open(self.home / "jupyterlab.log", "wb")
-        self.process = subprocess.Popen(
-            [
-                jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-                "--LabApp.expose_app_in_browser=True", "--allow-root",
-                "--ServerApp.disable_check_xsrf=False",
-            ],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.root,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited: see {self.home / 'jupyterlab.log'}")
-            try:
-                self.api("GET", "/api/status")
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"jupyter lab did not answer within {timeout} s")
+
+    def command(self) -> list[str]:
+        expose = "LabApp" if self.app == "lab" else "JupyterNotebookApp"
+        return [
+            jupyter_bin(), self.app, "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+            f"--{expose}.expose_app_in_browser=True", "--allow-root",
+            "--ServerApp.disable_check_xsrf=False",
+        ]  # fmt: skip
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}{self.tree}{name}?token={self.token}&reset"
 
     def api(self, method: str, path: str) -> Any:
         request = urllib.request.Request(
@@ -140,15 +195,6 @@ class JupyterLab:
         for session in self.api("GET", "/api/sessions"):
             self.api("DELETE", f"/api/sessions/{session['id']}")
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.log.close()
-
     def write_notebook(self, name: str, cells: list[str]) -> Path:
         notebook = nbformat.v4.new_notebook()
         notebook.cells = [nbformat.v4.new_code_cell(code) for code in cells]
@@ -158,15 +204,63 @@ class JupyterLab:
         return path
 
 
-class LabPage:
-    """A Playwright page showing one notebook in JupyterLab."""
+class Notebook7(JupyterLab):
+    """Jupyter Notebook 7 (the ``notebook`` package): the same shell API, one document per tab."""
+
+    name = "notebook7"
+    app = "notebook"
+    tree = "/notebooks/"
+
+    def notebook_url(self, name: str) -> str:
+        # No `&reset`: Notebook 7 has no workspace to reset, and reloading its settings for it
+        # throws in its shortcuts plugin ("reading 'schema'"), with or without our widgets.
+        return f"{self.url}{self.tree}{name}?token={self.token}"
+
+
+def collect_errors(page: Any) -> list[str]:
+    """A live list of the page's console errors and uncaught exceptions (its frames' too)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e} at {(e.stack or '').splitlines()[1:4]}"))
+    # The console says only "Failed to load resource": name the request too.
+    page.on("response", lambda r: errors.append(f"http {r.status}: {r.request.method} {r.url}") if r.status >= 400 else None)
+    return errors
+
+
+class Views:
+    """The StateWidget views of a Playwright ``page`` (any host: they are ``iframe[data-pytonium-view]``)."""
+
+    page: Any
+
+    def views(self) -> Any:
+        return self.page.locator("iframe[data-pytonium-view]")
+
+    def view(self, n: int = 0) -> Any:
+        """The document inside the ``n``-th StateWidget iframe (a Playwright FrameLocator)."""
+        return self.page.frame_locator("iframe[data-pytonium-view]").nth(n)
+
+    def view_eval(self, n: int, script: str, arg: Any = None) -> Any:
+        """Evaluate ``script`` (a function of ``arg``) inside the ``n``-th view's page."""
+        return self.view(n).locator("body").evaluate(f"(_body, arg) => ({script})(arg)", arg)
+
+    def wait_view_ready(self, n: int = 0, timeout: float = 20) -> None:
+        self.view(n).locator("body").wait_for(timeout=timeout * 1000)
+        deadline = time.monotonic() + timeout
+        while not self.view_eval(n, "() => window.PytoniumReady === true"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"view {n} never became ready")
+            time.sleep(0.05)
+
+
+class LabPage(Views):
+    """A Playwright page showing one notebook in JupyterLab (or Notebook 7: the same shell API)."""
 
     def __init__(self, lab: JupyterLab, page: Any) -> None:
         self.lab = lab
         self.page = page
 
     def open(self, name: str, timeout: float = 60) -> None:
-        self.page.goto(f"{self.lab.url}/lab/tree/{name}?token={self.lab.token}&reset")
+        self.page.goto(self.lab.notebook_url(name))
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
@@ -217,24 +311,11 @@ class LabPage:
     def output(self, index: int) -> str:
         return self.page.evaluate("(i) => window.__lab.output(i)", index)
 
-    def views(self) -> Any:
-        return self.page.locator("iframe[data-pytonium-view]")
-
-    def view(self, n: int = 0) -> Any:
-        """The document inside the ``n``-th StateWidget iframe (a Playwright FrameLocator)."""
-        return self.page.frame_locator("iframe[data-pytonium-view]").nth(n)
-
-    def view_eval(self, n: int, script: str, arg: Any = None) -> Any:
-        """Evaluate ``script`` (a function of ``arg``) inside the ``n``-th view's page."""
-        return self.view(n).locator("body").evaluate(f"(_body, arg) => ({script})(arg)", arg)
-
-    def wait_view_ready(self, n: int = 0, timeout: float = 20) -> None:
-        self.view(n).locator("body").wait_for(timeout=timeout * 1000)
-        deadline = time.monotonic() + timeout
-        while not self.view_eval(n, "() => window.PytoniumReady === true"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"view {n} never became ready")
-            time.sleep(0.05)
+    def rerun(self, index: int, timeout: float = 60) -> str:
+        """Run the existing cell ``index`` again and return its new output."""
+        self.page.evaluate("(i) => window.__lab.select(i)", index)
+        self.command("notebook:run-cell", timeout)
+        return self.output(index)
 
     def save(self) -> None:
         self.command("docmanager:save")
