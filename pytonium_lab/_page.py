@@ -34,8 +34,12 @@ def static_text(name: str) -> str:
 
 
 def runtime_source() -> str:
-    """The page runtime (``static/runtime.js``, ES2017)."""
-    return static_text("runtime.js")
+    """The page runtime (``static/runtime.js``, ES2017), on one line.
+
+    It is built whitespace-minified and injected without a newline, so the
+    page's own scripts keep their line numbers in errors and stacks.
+    """
+    return static_text("runtime.js").strip()
 
 
 def _script(text: str) -> str:

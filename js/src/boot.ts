@@ -59,6 +59,19 @@ function pickTransport(win: PageWindow): Transport {
   return offline;
 }
 
+/** `reload` (the page's files changed on disk) is the transport's business, not the state's. */
+export function withReload(transport: Transport, win: Window): Transport {
+  return {
+    connect(handlers) {
+      transport.connect({
+        open: () => handlers.open(),
+        message: (msg) => (msg && msg.t === "reload" ? win.location.reload() : handlers.message(msg)),
+      });
+    },
+    send: (frame) => transport.send(frame),
+  };
+}
+
 export function boot(win: PageWindow): void {
   if (win.Pytonium && win.Pytonium.appState) return; // the runtime was injected twice
   let transport: Transport;
@@ -68,7 +81,7 @@ export function boot(win: PageWindow): void {
     console.error("Pytonium: cannot start the transport: " + String(err));
     transport = offline;
   }
-  const appState = createAppState(transport, { win, target: win.document });
+  const appState = createAppState(withReload(transport, win), { win, target: win.document });
   win.Pytonium = withNamedMissing({ appState });
   reportPageLog(win, (entry) => {
     const msg: ViewMessage = { t: "log", view: appState.viewId, ...entry };

@@ -38,12 +38,21 @@ function text(value: unknown): string {
   }
 }
 
+/**
+ * Text with every URL's query and fragment cut (up to the `:line:col` a stack
+ * adds): a desktop page's URL carries the session token, which has no
+ * business in a log.
+ */
+export function cleanUrl(text: string): string {
+  return text.replace(/[?#][^\s():]*/g, "");
+}
+
 /** `file:line` of the caller of a console method (the stack's third line: Error, the wrapper, the caller). */
 function callerSource(): string {
   const stack = new Error().stack || "";
   const line = stack.split("\n")[3] || "";
   const match = /((?:[a-z]+:)?[^\s()]*?):(\d+):\d+\)?\s*$/.exec(line);
-  return match ? match[1] + ":" + match[2] : "";
+  return match ? cleanUrl(match[1]) + ":" + match[2] : "";
 }
 
 function shorten(message: string, limit = 4000): string {
@@ -71,7 +80,7 @@ export function reportPageLog(win: Window, send: (entry: LogEntry) => void, opti
     tokens -= 1;
     busy = true;
     try {
-      send({ level, message: shorten(message), source, dropped });
+      send({ level, message: shorten(cleanUrl(message)), source, dropped });
       dropped = 0;
     } catch (err) {
       // The channel is gone: nothing more can be told.
@@ -83,9 +92,9 @@ export function reportPageLog(win: Window, send: (entry: LogEntry) => void, opti
   win.addEventListener("error", (event: Event) => {
     const e = event as ErrorEvent;
     if (typeof e.message !== "string") return; // a resource that failed to load, not a script error
-    const where = e.filename ? e.filename + ":" + e.lineno : "";
+    const where = e.filename ? cleanUrl(e.filename) + ":" + e.lineno : "";
     const stack = e.error instanceof Error && e.error.stack ? e.error.stack : "";
-    report("error", stack.indexOf(e.message) >= 0 ? stack : e.message + (stack ? "\n" + stack : ""), where);
+    report("error", stack ? "Uncaught " + stack : e.message, where);
   });
   win.addEventListener("unhandledrejection", (event: Event) => {
     const reason = (event as PromiseRejectionEvent).reason;

@@ -43,7 +43,9 @@ export type Snapshot = {
 /** `acks`: per view, the id of its last write that this batch (or an earlier one) carries. */
 export type Batch = { t: "batch"; seq: number; changes: Change[]; acks?: { [view: string]: number } };
 export type ErrorMsg = { t: "error"; to: string; ns: string; key: string; id: number; message: string };
-export type StoreMessage = Snapshot | Batch | ErrorMsg;
+/** A desktop page's files changed on disk (reload on save): load the page again. */
+export type Reload = { t: "reload" };
+export type StoreMessage = Snapshot | Batch | ErrorMsg | Reload;
 
 /** A message ready to go: the object (for postMessage) and its JSON text (for a socket). */
 export type Frame = { msg: ViewMessage; json: string };

@@ -41,6 +41,19 @@ describe("the page's errors reach the store side", () => {
     expect(sent[5]).toMatchObject({ message: "after", dropped: 995 });
   });
 
+  it("never tells a URL's query (a desktop page's carries the session token)", () => {
+    const { win } = fakeWindow();
+    const sent: LogEntry[] = [];
+    reportPageLog(win, (e) => sent.push(e));
+    const url = "http://127.0.0.1:5/_s/a/app/index.html?token=SECRET-tok_en#x";
+    const error = new Error("d3 is not defined");
+    error.stack = "ReferenceError: d3 is not defined\n    at " + url + ":12:5";
+    win.dispatchEvent(Object.assign(new Event("error"), { message: "Uncaught ReferenceError", filename: url, lineno: 12, error }));
+    expect(sent[0].source).toBe("http://127.0.0.1:5/_s/a/app/index.html:12");
+    expect(sent[0].message).toBe("Uncaught ReferenceError: d3 is not defined\n    at http://127.0.0.1:5/_s/a/app/index.html:12:5");
+    expect(JSON.stringify(sent)).not.toContain("SECRET");
+  });
+
   it("a sender that logs does not loop", () => {
     const { win } = fakeWindow();
     const send = vi.fn(() => win.console.error("from inside"));

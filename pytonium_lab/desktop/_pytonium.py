@@ -12,13 +12,16 @@ so the spec's Python runs in a notebook with only the import line changed.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from .._paths import check_scheme, resolve_inside, served_folder
 from .._store import StateStore, Subscription
+from .._watch import FolderWatch
 from ._backends import BACKENDS, WindowProcess, resolve_backend
 from ._origins import injection_script, normalize_origin, origin_of
 from ._server import LoopbackServer, Session, serve
@@ -26,13 +29,17 @@ from ._window import running_loop, show
 
 __all__ = ["Pytonium"]
 
+log = logging.getLogger("pytonium_lab")
+
 _CUSTOM_URL = re.compile(r"([a-z][a-z0-9+.-]*)://(.*)", re.IGNORECASE | re.DOTALL)
 
 
 class Pytonium:
     """A desktop window bound to a (possibly shared) :class:`StateStore`."""
 
-    def __init__(self, store: StateStore | None = None, *, backend: str = "auto", debug: bool = False) -> None:
+    def __init__(
+        self, store: StateStore | None = None, *, backend: str = "auto", debug: bool = False, watch: bool | None = None
+    ) -> None:
         if store is not None and not isinstance(store, StateStore):
             raise TypeError(f"store must be a StateStore or None, got {type(store).__name__}")
         if backend not in ("auto", "notebook", *BACKENDS):
@@ -40,6 +47,9 @@ class Pytonium:
         self.store = store if store is not None else StateStore()
         self.backend = backend
         self.debug = debug
+        # Reload on save: the window reloads when a file of its scheme folder changes.
+        self.watch = debug if watch is None else watch
+        self._watch: FolderWatch | None = None
         self._folders: dict[str, str] = {}
         self._origins: set[str] = set()
         self._session: Session | None = None
@@ -133,6 +143,28 @@ class Pytonium:
         except BaseException:
             self._release()  # no window: keep no session (nor, if it was the last, the server's port)
             raise
+        if self.watch and scheme in self._folders:
+            self._watch_page(server, session, scheme, path)
+
+    def _watch_page(self, server: LoopbackServer, session: Session, scheme: str, path: str) -> None:
+        """Reload the window when a file of the page's folder changes (the page itself must still load)."""
+        self._stop_watching()
+        folder = Path(self._folders[scheme])
+
+        def reload(_paths: set[Path]) -> None:
+            try:
+                Path(_page_file(self._folders, scheme, path, f"{scheme}://{path}")).read_text(encoding="utf-8")
+            except (OSError, ValueError) as exc:  # removed, not UTF-8, moved out: keep the last good page
+                log.warning("not reloading %s://%s after a change: %s", scheme, path, exc)
+                return
+            server.call(lambda: session.broadcast({"t": "reload"}))
+
+        self._watch = FolderWatch(folder, reload)
+
+    def _stop_watching(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
 
     def _serve(self) -> tuple[LoopbackServer, Session]:
         """This object's session on the running server: kept across windows, made anew after a release."""
@@ -156,7 +188,10 @@ class Pytonium:
         """Whether the window (or the notebook view) is open; false within milliseconds of a close."""
         if self._widget is not None:
             return self._widget.comm is not None
-        return self._window is not None and self._window.is_alive()
+        running = self._window is not None and self._window.is_alive()
+        if not running:
+            self._stop_watching()  # no watcher outlives its window
+        return running
 
     def update_message_loop(self) -> None:
         """Apply the page's queued writes (runs your handlers on this thread).
@@ -177,6 +212,7 @@ class Pytonium:
 
     def shutdown(self) -> None:
         """Close the window, its connections and its processes (idempotent)."""
+        self._stop_watching()
         if self._widget is not None:
             self._widget.close()
             self._widget = None

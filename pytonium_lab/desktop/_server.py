@@ -76,8 +76,14 @@ class Session:
         """Serve an HTML string at ``/{scheme}/{path}`` (pages given as text)."""
         self.documents[(check_scheme(scheme), path)] = html
 
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """Send ``message`` to every page of this session (e.g. ``reload``; call on the server thread)."""
+        for socket_handler in list(self.sockets):
+            socket_handler.send(message)
+
     def deliver(self, link: StoreLink, message: dict[str, Any]) -> None:
-        if message.get("t") == "hello" or self.loop == "server":
+        # hello and log run no user code: answered on the server thread, even before a pump.
+        if message.get("t") in ("hello", "log") or self.loop == "server":
             link.receive(message)
             return
         with self._inbox_lock:
@@ -202,6 +208,10 @@ class _Socket(tornado.websocket.WebSocketHandler):
             session.store, self._send, namespaces=session.namespaces, schedule=self.server.loop.add_callback
         )
         session.sockets.add(self)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one message to this page (any thread)."""
+        self._send(message)
 
     def _send(self, message: dict[str, Any]) -> None:
         text = proto.encode(message)
