@@ -72,11 +72,11 @@ def _make_subshell(kernel: Any) -> str:
     """A new subshell (made on the shell-channel thread, as ipykernel requires)."""
     channel = kernel.shell_channel_thread
     manager = channel.manager
-    made: concurrent.futures.Future = concurrent.futures.Future()
+    made: concurrent.futures.Future[str] = concurrent.futures.Future()
 
     def create() -> None:
         try:
-            made.set_result(manager._create_subshell())
+            made.set_result(str(manager._create_subshell()))
         except BaseException as exc:  # handed to the waiting thread
             made.set_exception(exc)
 
@@ -107,7 +107,7 @@ def on_our_subshell() -> bool:
         return False
     try:
         manager = _kernel().shell_channel_thread.manager
-        return manager.subshell_id_from_thread_id(threading.get_ident()) == subshell
+        return bool(manager.subshell_id_from_thread_id(threading.get_ident()) == subshell)
     except Exception:  # not a shell thread at all
         return False
 
@@ -158,9 +158,14 @@ def route_to_subshell(comm: Any) -> asyncio.AbstractEventLoop | None:
     except ImportError:
         return None
     kernel = _kernel()
-    if (kernel is None or comm is None or not getattr(kernel, "_supports_kernel_subshells", False)
-            or not hasattr(kernel, "shell_channel_thread") or not hasattr(BaseComm, "_reply_subshell_for")
-            or threading.current_thread() is not threading.main_thread()):
+    if (
+        kernel is None
+        or comm is None
+        or not getattr(kernel, "_supports_kernel_subshells", False)
+        or not hasattr(kernel, "shell_channel_thread")
+        or not hasattr(BaseComm, "_reply_subshell_for")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         return None
     try:
         loop = asyncio.get_running_loop()
