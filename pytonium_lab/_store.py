@@ -316,7 +316,8 @@ class StateStore:
 
         Only keys that differ are written (keys that did not exist then are
         removed), so handlers and every view follow. Returns how many changes
-        that made; the restore itself is history too, and can be undone.
+        that made; the restore itself is history too, and can be undone. A
+        handler that writes in reply to a restored key adds its own changes after.
         """
         from ._history import RESTORE, differences
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from typing import Any
 
@@ -308,3 +309,29 @@ def test_table_follows_removals_and_caps_its_rows() -> None:
 
 def test_pretty_text_of_an_empty_store() -> None:
     assert pretty(StateStore()) == "StateStore revision=0, 0 keys"
+
+
+def test_writes_from_many_threads_are_kept_in_the_store_order() -> None:
+    store = StateStore(history=10_000)
+
+    def writer(name: str) -> None:
+        for i in range(300):
+            store.set_state("t", name, i)
+            if i % 7 == 0:
+                store.remove_state("t", name)
+
+    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    kept = store.history()
+    assert [e.change.revision for e in kept] == list(range(1, store.revision + 1))
+    assert store.state_at(0) == {}
+    assert store.state_at(store.revision) == store.snapshot()
+
+
+def test_removing_a_missing_key_is_no_history() -> None:
+    store = StateStore()
+    assert not store.remove_state("a", "x")
+    assert store.history() == []
