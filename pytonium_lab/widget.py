@@ -8,25 +8,30 @@ over the widget's custom messages, through one :class:`StoreLink` per widget.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import anywidget
 import traitlets
 
 from ._assets import inline_assets
-from ._cell_flush import flush_at_cell_end
+from ._cell_flush import close_with_host, flush_at_cell_end, pump_host
 from ._kernel_route import cell_pumps, keep_cell_busy, on_our_subshell, route_to_subshell
 from ._link import StoreLink
 from ._page import inject_runtime, locate_page, static_text
 from ._store import StateStore
 from ._values import check_namespaces
+from ._watch import FolderWatch
 
 __all__ = ["StateWidget", "load_page"]
+
+log = logging.getLogger("pytonium_lab")
 
 
 def _widget_esm() -> str:
@@ -60,7 +65,10 @@ class StateWidget(anywidget.AnyWidget):
     ``height`` is a CSS length (an int means pixels). ``namespaces`` limits
     what the view sees and may write (``None``: everything). Display the
     widget several times, or make several widgets on one store: every view
-    stays in sync.
+    stays in sync. A page given as a file is watched (``watch=False`` turns it
+    off): saving it, or any file in its folder, reloads every view of it, which
+    then shows the store's current state. The page's errors and warnings are
+    listed under each view and logged on the ``pytonium_lab`` logger.
 
     The page's writes reach the store and your handlers on the kernel's main
     thread: between cells, while a cell awaits, or inside a cell that loops
@@ -76,9 +84,7 @@ class StateWidget(anywidget.AnyWidget):
     # after it) even while the kernel is busy and cannot answer their hello.
     _boot = traitlets.Dict().tag(sync=True)
     height = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value="400px").tag(sync=True)
-    namespaces = traitlets.List(traitlets.Unicode(), default_value=None, allow_none=True, read_only=True).tag(
-        sync=True
-    )
+    namespaces = traitlets.List(traitlets.Unicode(), default_value=None, allow_none=True, read_only=True).tag(sync=True)
 
     def __init__(
         self,
@@ -87,11 +93,14 @@ class StateWidget(anywidget.AnyWidget):
         *,
         height: int | str = "400px",
         namespaces: Iterable[str] | None = None,
+        watch: bool = True,
         **kwargs: Any,
     ) -> None:
         if not isinstance(store, StateStore):
             raise TypeError(f"store must be a StateStore, got {type(store).__name__}")
         names = check_namespaces(namespaces)
+        if type(watch) is not bool:
+            raise TypeError(f"watch must be True or False, got {watch!r}")
         _widget_esm()  # bad input and a missing JS build fail here, before a comm is opened
         srcdoc = build_srcdoc(page)
         self.store = store
@@ -107,6 +116,14 @@ class StateWidget(anywidget.AnyWidget):
         # loops on update_message_loop(); writes then wait in _inbox for that call.
         self._main_loop = route_to_subshell(self.comm)
         flush_at_cell_end(self._link)
+        # A host that closes the comm (marimo re-running the cell) or re-runs the cell
+        # that made it (Jupyter) ends the link: no dead view stays subscribed.
+        close_with_host(self, self._stop)
+        # Reload on save: a page given as a file reloads in every view when its folder changes.
+        self._watch: FolderWatch | None = None
+        file = locate_page(page)[1]
+        if watch and file is not None:
+            self._watch = FolderWatch(file.parent, self._reload)
 
     @traitlets.default("_esm")
     def _default_esm(self) -> str:
@@ -122,7 +139,7 @@ class StateWidget(anywidget.AnyWidget):
 
     @traitlets.validate("height")
     def _valid_height(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
+        value: str | int = proposal["value"]
         if isinstance(value, bool) or (isinstance(value, int) and value <= 0):
             raise traitlets.TraitError(f"height must be a CSS length or a positive int (pixels), got {value!r}")
         if isinstance(value, int):
@@ -171,6 +188,7 @@ class StateWidget(anywidget.AnyWidget):
         cells and during ``await`` the kernel does it by itself.
         """
         cell_pumps()
+        pump_host()  # marimo: hand over the page messages it queued while this cell runs
         self._apply_queued()
         self._link.flush()
 
@@ -178,11 +196,28 @@ class StateWidget(anywidget.AnyWidget):
         """Send pending state changes to the views now (cells end with a flush anyway)."""
         self._link.flush()
 
-    def close(self) -> None:
-        """Stop following the store and close the widget's views."""
+    def _reload(self, _paths: set[Path]) -> None:
+        """A file of the page's folder changed: every view reloads, from the store's current state."""
+        try:
+            srcdoc = build_srcdoc(self._page)
+        except (OSError, ValueError) as exc:  # removed, not UTF-8, ...: keep the last good page
+            log.warning("not reloading %s after a change: %s", self._page, exc)
+            return
+        if srcdoc != self._srcdoc:
+            self._srcdoc = srcdoc  # the front end sets it as the iframe's srcdoc: the page loads again
+
+    def _stop(self) -> None:
+        """Stop following the store and the page's folder (idempotent)."""
         link = getattr(self, "_link", None)
         if link is not None:
             link.close()
+        watch = getattr(self, "_watch", None)
+        if watch is not None:
+            watch.close()
+
+    def close(self) -> None:
+        """Stop following the store and close the widget's views."""
+        self._stop()
         super().close()
 
     def open_window(self, **kwargs: Any) -> Any:

@@ -21,6 +21,7 @@
 
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import type { Snapshot, StoreMessage, ViewMessage } from "./protocol";
+import { logPanel } from "./logpanel";
 import { mirrorOf, relayView } from "./relay";
 
 export interface WidgetModel {
@@ -152,6 +153,7 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
   el.classList.add("pytonium-lab-view");
   if (!el.style.position) el.style.position = "relative"; // the banner's box
   const iframe = document.createElement("iframe");
+  const panel = logPanel(document); // the page's errors, under it
   iframe.setAttribute("sandbox", "allow-scripts");
   iframe.setAttribute("data-pytonium-view", ""); // becomes the view id at its hello
   iframe.style.width = "100%";
@@ -190,6 +192,7 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
     const data = event.data;
     if (data === null || typeof data !== "object" || !("pytonium" in data)) return;
     const msg = data.pytonium as ViewMessage;
+    if (msg && msg.t === "log") panel.add(msg); // shown here at once, even while the kernel is busy
     relay.fromPage(msg);
     // A page that starts (or reloads) after the link went: its snapshot came from the mirror.
     if (live.gone && msg && msg.t === "hello") toPage({ t: "disconnected" });
@@ -205,6 +208,7 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
   live.views.add(disconnect);
   onHeight();
   el.appendChild(iframe);
+  el.appendChild(panel.el);
   onSrcdoc();
   if (live.gone) disconnect();
 
@@ -217,6 +221,7 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
     model.off("destroy", disconnect);
     live.views.delete(disconnect);
     iframe.remove();
+    panel.el.remove();
     if (banner) banner.remove();
   };
 }
