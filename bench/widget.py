@@ -134,6 +134,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         lab = JupyterLab(Path(tmp) / "root", Path(tmp) / "home")
         lab.root.mkdir()
+        lab.home.mkdir()
         lab.start()
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:

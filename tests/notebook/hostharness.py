@@ -94,7 +94,9 @@ class VoilaPage(Views):
         self.client: Any = None
         # Voilà's template loads Font Awesome from a CDN; this machine is offline, so the
         # failed request would be a console error of the template, not of the widget.
-        page.route("https://cdn.jsdelivr.net/**", lambda route: route.fulfill(status=200, content_type="text/css", body=""))
+        page.route(
+            "https://cdn.jsdelivr.net/**", lambda route: route.fulfill(status=200, content_type="text/css", body="")
+        )
 
     def open(self, name: str, timeout: float = 60) -> None:
         self.name = name
@@ -148,7 +150,9 @@ class VoilaPage(Views):
         shutdown = [e for e in self.errors[seen:] if e.startswith("http 403: POST") and "/voila/api/shutdown/" in e]
         for e in shutdown:
             self.errors.remove(e)
-            self.errors.remove("console.error: Failed to load resource: the server responded with a status of 403 (Forbidden)")
+            self.errors.remove(
+                "console.error: Failed to load resource: the server responded with a status of 403 (Forbidden)"
+            )
 
     def close(self) -> None:
         if self.client is not None:
@@ -279,4 +283,3 @@ def _run_until(host: Any, code: str, expected: str, timeout: float) -> str:
         if expected in out or time.monotonic() > deadline:
             return out
         time.sleep(0.1)
-

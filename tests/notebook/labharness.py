@@ -223,7 +223,9 @@ def collect_errors(page: Any) -> list[str]:
     page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e} at {(e.stack or '').splitlines()[1:4]}"))
     # The console says only "Failed to load resource": name the request too.
-    page.on("response", lambda r: errors.append(f"http {r.status}: {r.request.method} {r.url}") if r.status >= 400 else None)
+    page.on(
+        "response", lambda r: errors.append(f"http {r.status}: {r.request.method} {r.url}") if r.status >= 400 else None
+    )
     return errors
 
 

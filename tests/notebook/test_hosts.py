@@ -198,7 +198,9 @@ def test_marimo_a_cells_writes_reach_the_views_when_it_ends(host: Any) -> None:
             if (e.detail.value === 1999) window.finalAt = performance.timeOrigin + performance.now();
         })""",
     )
-    end = float(page.run("import time\nfor i in range(2000):\n    store.set_state('demo', 'count', i)\nprint(time.time())"))
+    end = float(
+        page.run("import time\nfor i in range(2000):\n    store.set_state('demo', 'count', i)\nprint(time.time())")
+    )
     expect(page.view(0).locator("#count")).to_have_text("1999", timeout=5_000)
     shown_ms = page.view_eval(0, "() => window.finalAt") - end * 1000
     assert shown_ms < 300, shown_ms

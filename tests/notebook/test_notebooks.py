@@ -25,7 +25,9 @@ def text_of(cell: nbformat.NotebookNode) -> str:
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_executes_with_nbclient(name: str) -> None:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     outputs = "\n".join(text_of(c) for c in notebook.cells if c.cell_type == "code")
     assert "Traceback" not in outputs
     expected = {

@@ -58,7 +58,7 @@ def test_a_click_reaches_a_handler_while_a_cell_awaits(notebook) -> None:
         "before, start = len(edits), time.monotonic()\n"
         "while len(edits) == before and time.monotonic() - start < 20:\n"
         "    await asyncio.sleep(0.01)\n"
-        "print('seen while awaiting:', edits[before:])"
+        "print('seen while awaiting:', edits[before:])",
     )
     lab.view(0).locator("#inc").click()
     lab.wait(run, 30)
@@ -79,7 +79,7 @@ def test_a_cell_that_blocks_hears_the_page_through_update_message_loop(notebook)
         "while len(edits) == before and time.monotonic() - start < 20:\n"
         "    widget.update_message_loop()\n"
         "    time.sleep(0.016)\n"
-        "print('heard while blocking:', edits[before:], 'on the main thread:', threads)"
+        "print('heard while blocking:', edits[before:], 'on the main thread:', threads)",
     )
     lab.view(0).locator("#inc").click()
     lab.wait(run, 30)
@@ -118,7 +118,7 @@ def test_the_kernel_shows_busy_while_a_blocking_cell_hears_the_page(notebook) ->
         "before, start = len(edits), time.monotonic()\n"
         "while len(edits) < before + 3 and time.monotonic() - start < 30:\n"
         "    widget.update_message_loop()\n"
-        "    time.sleep(0.016)\n"
+        "    time.sleep(0.016)\n",
     )
     status = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
     for clicks in (1, 2):
@@ -154,7 +154,9 @@ def test_reloading_the_browser_page_restores_the_state(notebook) -> None:
     lab = notebook([SETUP])
     lab.wait_view_ready(0)
     lab.view(0).locator("#inc").click()
-    lab.run('store.set_state("demo", "note", "kept")\nstore.set_state("demo", "count", store.get_state("demo", "count") + 5)')
+    lab.run(
+        'store.set_state("demo", "note", "kept")\nstore.set_state("demo", "count", store.get_state("demo", "count") + 5)'
+    )
     expect(lab.view(0).locator("#count")).to_have_text("7")
     lab.save()
     lab.reload()
@@ -219,7 +221,8 @@ def test_bad_set_state_calls_throw_in_the_page_and_change_nothing(notebook) -> N
         )
         assert result.startswith("TypeError: "), (call, result)
     assert "demo.count" in lab.view_eval(
-        0, "() => { try { Pytonium.appState.setState('demo', 'count', {a: [1, new Map()]}); } catch (e) { return e.message; } }"
+        0,
+        "() => { try { Pytonium.appState.setState('demo', 'count', {a: [1, new Map()]}); } catch (e) { return e.message; } }",
     )
     assert lab.view_eval(0, "() => Pytonium.appState.getState('demo', 'count')") == 1
     lab.view(0).locator("#inc").click()  # a good write after the bad ones still goes through
@@ -229,7 +232,9 @@ def test_bad_set_state_calls_throw_in_the_page_and_change_nothing(notebook) -> N
 
 def test_relative_css_js_and_images_render(notebook) -> None:
     page = PAGES / "assets" / "index.html"
-    lab = notebook([f"from pytonium_lab import StateStore, StateWidget\nStateWidget(StateStore(), {str(page)!r}, height=200)"])
+    lab = notebook(
+        [f"from pytonium_lab import StateStore, StateWidget\nStateWidget(StateStore(), {str(page)!r}, height=200)"]
+    )
     view = lab.view(0)
     expect(view.locator("#js")).to_have_text("script ran: function", timeout=20_000)
     expect(view.locator("#title")).to_have_css("color", "rgb(200, 30, 40)")
@@ -297,7 +302,8 @@ def test_a_kernel_restart_disconnects_the_view_until_the_cell_runs_again(noteboo
         time.sleep(0.05)
     assert lab.view_eval(0, expect_page) is True
     result = lab.view_eval(
-        0, "() => { try { Pytonium.appState.setState('demo', 'count', 99); return 'no error'; } catch (e) { return e.message; } }"
+        0,
+        "() => { try { Pytonium.appState.setState('demo', 'count', 99); return 'no error'; } catch (e) { return e.message; } }",
     )
     assert "setState(demo.count) refused: this view is disconnected" in result, result
     assert lab.view_eval(0, "() => Pytonium.appState.getState('demo', 'count')") == 2
