@@ -4,24 +4,41 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._store import Change, StateStore, Subscription
+from ._change import Change
+from ._history import HistoryEntry
+from ._store import StateStore, Subscription
 
-__all__ = ["Change", "Pytonium", "StateStore", "StateWidget", "Subscription"]
+__all__ = [
+    "Change",
+    "HistoryEntry",
+    "Persistence",
+    "Pytonium",
+    "StateStore",
+    "StateWidget",
+    "Subscription",
+    "TraitLink",
+]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from ._persist import Persistence
+    from ._traitlink import TraitLink
     from .desktop import Pytonium
     from .widget import StateWidget
 
+_LAZY = {
+    "Persistence": "._persist",
+    "Pytonium": ".desktop",
+    "StateWidget": ".widget",
+    "TraitLink": "._traitlink",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # The widget and the desktop pull in anywidget and tornado: import them lazily.
-    if name == "StateWidget":
-        from .widget import StateWidget
+    # The widget, the desktop and the traitlets link pull in anywidget, tornado and
+    # traitlets: import them on first use.
+    if name in _LAZY:
+        import importlib
 
-        return StateWidget
-    if name == "Pytonium":
-        from .desktop import Pytonium
-
-        return Pytonium
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module 'pytonium_lab' has no attribute {name!r}")

@@ -14,12 +14,10 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Mapping, Reversible
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
+from ._change import Change
 from ._values import copy_value
-
-if TYPE_CHECKING:
-    from ._store import Change
 
 __all__ = ["ABSENT", "RESTORE", "HistoryEntry", "Record", "same"]
 
@@ -68,8 +66,6 @@ def check_revision(revision: object) -> int:
 
 def entries(kept: Iterable[Record], wanted: frozenset[str] | None) -> list[HistoryEntry]:
     """Kept changes as fresh entries, oldest first; values copied so callers cannot alter the record."""
-    from ._store import Change
-
     out = []
     for change, when, old in kept:
         if wanted is not None and change[0] not in wanted:

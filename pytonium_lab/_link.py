@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from . import _protocol as proto
-from ._store import Change, StateStore
+from ._change import Change
+from ._store import StateStore
 from ._throttle import RateLimit, Soon, Throttle
 from ._values import check_namespaces
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ._store import Change
+from ._change import Change
 
 __all__ = [
     "ChunkAssembler",

@@ -21,8 +21,9 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
+from ._change import Change
 from ._history import ABSENT as _ABSENT
 from ._history import HistoryEntry, Record, Row, check_capacity
 from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
@@ -44,17 +45,6 @@ _MISSING: Any = object()
 _now = time.time  # a history entry's wall-clock time
 _MIN_INT = -MAX_SAFE_INTEGER
 _PLAIN = frozenset((str, bool, type(None)))  # values that need neither a check nor a copy
-
-
-class Change(NamedTuple):
-    """One change of the store, as subscribers receive it."""
-
-    namespace: str
-    key: str
-    value: Any
-    removed: bool
-    origin: str
-    revision: int
 
 
 _HANDLER, _CALLBACK, _BATCHED = 0, 1, 2

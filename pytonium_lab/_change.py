@@ -1,0 +1,22 @@
+"""``Change``: one change of the store, the record every subscriber and view receives.
+
+Its own module so the store, its history and the view protocol all use it
+without importing one another.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+__all__ = ["Change"]
+
+
+class Change(NamedTuple):
+    """One change of the store, as subscribers receive it."""
+
+    namespace: str
+    key: str
+    value: Any
+    removed: bool
+    origin: str
+    revision: int
