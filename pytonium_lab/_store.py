@@ -31,6 +31,7 @@ from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value
 if TYPE_CHECKING:
     import os
 
+    from ._inspector import Inspector
     from ._persist import Persistence
     from ._traitlink import TraitLink
 
@@ -421,6 +422,18 @@ class StateStore:
         return Subscription(self, sub)
 
     def _remove(self, sub: _Subscriber) -> None:
+    # ---- inspecting --------------------------------------------------------------
+
+    def inspector(self, namespaces: Iterable[str] | None = None, *, height: int | str = 520) -> Inspector:
+        """A widget to see, edit and rewind this store: live table, recent changes, time slider.
+
+        ``namespaces`` limits what it shows (``None``: all); ``open_window()`` shows
+        it in a desktop window. See ``pytonium_lab._inspector``.
+        """
+        from ._inspector import Inspector
+
+        return Inspector(self, namespaces, height=height)
+
         with self._lock:
             sub.active = False
             self._subscribers = tuple(s for s in self._subscribers if s is not sub)
