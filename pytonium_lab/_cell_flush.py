@@ -89,6 +89,7 @@ def flush_all() -> None:
 
 def close_with_host(widget: Any, stop: Callable[[], None]) -> None:
     """Call ``stop()`` (once) when ``widget``'s comm closes or the cell that made it runs again."""
+    stop = _once(stop)
     comm = getattr(widget, "comm", None)
     if comm is not None:
         _follow_comm(comm, stop)
@@ -98,6 +99,20 @@ def close_with_host(widget: Any, stop: Callable[[], None]) -> None:
             _made_by.setdefault(cell, []).append(weakref.ref(widget))
     if _marimo.running():
         _marimo.watch(widget)
+
+
+def _once(stop: Callable[[], None]) -> Callable[[], None]:
+    """``stop`` that runs at most once: both sides may close a comm, and close() may be called twice."""
+    pending = [stop]
+
+    def stop_once() -> None:
+        with _lock:
+            if not pending:
+                return
+            first = pending.pop()
+        first()
+
+    return stop_once
 
 
 def _follow_comm(comm: Any, stop: Callable[[], None]) -> None:
