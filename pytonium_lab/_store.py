@@ -380,6 +380,18 @@ class StateStore:
 
         return persist(self, path, namespaces)
 
+    # ---- inspecting --------------------------------------------------------------
+
+    def inspector(self, namespaces: Iterable[str] | None = None, *, height: int | str = 520) -> Inspector:
+        """A widget to see, edit and rewind this store: live table, recent changes, time slider.
+
+        ``namespaces`` limits what it shows (``None``: all); ``open_window()`` shows
+        it in a desktop window. See ``pytonium_lab._inspector``.
+        """
+        from ._inspector import Inspector
+
+        return Inspector(self, namespaces, height=height)
+
     # ---- subscribing -------------------------------------------------------------
 
     def subscribe(self, callback: Callable[[Change], Any], namespaces: Iterable[str] | None = None) -> Subscription:
@@ -422,18 +434,6 @@ class StateStore:
         return Subscription(self, sub)
 
     def _remove(self, sub: _Subscriber) -> None:
-    # ---- inspecting --------------------------------------------------------------
-
-    def inspector(self, namespaces: Iterable[str] | None = None, *, height: int | str = 520) -> Inspector:
-        """A widget to see, edit and rewind this store: live table, recent changes, time slider.
-
-        ``namespaces`` limits what it shows (``None``: all); ``open_window()`` shows
-        it in a desktop window. See ``pytonium_lab._inspector``.
-        """
-        from ._inspector import Inspector
-
-        return Inspector(self, namespaces, height=height)
-
         with self._lock:
             sub.active = False
             self._subscribers = tuple(s for s in self._subscribers if s is not sub)
