@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,6 +101,23 @@ def marimo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 _PAGES = {"jupyterlab": JupyterHost, "notebook7": JupyterHost, "marimo": MarimoPage, "voila": VoilaPage}
 
 
+def _open_document(kind: str, server: Server, browser: object, cells: list[str]) -> tuple[Any, Any]:
+    """A new document of ``cells`` on ``server``, opened in a fresh browser context and run."""
+    suffix = ".py" if kind == "marimo" else ".ipynb"
+    name = f"{kind}{next(_names)}{suffix}"
+    server.write_notebook(name, cells)  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    page = _PAGES[kind](server, context.new_page())
+    try:
+        page.open(name)
+        if kind in ("jupyterlab", "notebook7"):
+            page.run_all()
+    except BaseException:
+        context.close()
+        raise
+    return context, page
+
+
 @pytest.fixture
 def host(request: pytest.FixtureRequest, browser: object) -> Iterator[Callable[..., object]]:
     """``host(cells) -> page``: one document of ``cells`` on the host named by the test's
@@ -110,16 +128,9 @@ def host(request: pytest.FixtureRequest, browser: object) -> Iterator[Callable[.
     contexts, pages = [], []
 
     def open_document(cells: list[str]) -> object:
-        suffix = ".py" if kind == "marimo" else ".ipynb"
-        name = f"{kind}{next(_names)}{suffix}"
-        server.write_notebook(name, cells)  # type: ignore[attr-defined]
-        context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+        context, page = _open_document(kind, server, browser, cells)
         contexts.append(context)
-        page = _PAGES[kind](server, context.new_page())
         pages.append(page)
-        page.open(name)
-        if kind in ("jupyterlab", "notebook7"):
-            page.run_all()
         return page
 
     yield open_document
@@ -133,8 +144,87 @@ def host(request: pytest.FixtureRequest, browser: object) -> Iterator[Callable[.
         server.shutdown_kernels()  # type: ignore[attr-defined]
 
 
+class SharedDocuments:
+    """One open document per host, reused by the tests that leave it usable; one host open at a time.
+
+    Opening a document (a browser context, a kernel, its cells run) is most of a
+    host test's time. Tests that only write state, click and compare share the
+    document of their host; a test that fails discards it, so the next one opens
+    a fresh one. Items are ordered by host (``pytest_collection_modifyitems``),
+    so each host's document opens once.
+    """
+
+    def __init__(self, request: pytest.FixtureRequest, browser: object) -> None:
+        self.request = request
+        self.browser = browser
+        self.kind: str | None = None
+        self.page: Any = None
+        self.context: Any = None
+
+    def get(self, kind: str, cells: list[str]) -> Any:
+        if self.page is not None and self.kind == kind:
+            return self.page
+        self.discard()
+        server = self.request.getfixturevalue("lab" if kind == "jupyterlab" else kind)
+        self.context, self.page = _open_document(kind, server, self.browser, cells)
+        self.kind = kind
+        return self.page
+
+    def discard(self) -> None:
+        if self.page is None:
+            return
+        close = getattr(self.page, "close", None)
+        if close is not None:
+            close()
+        self.context.close()
+        if self.kind in ("jupyterlab", "notebook7"):
+            self.page.lab.shutdown_kernels()
+        self.page = self.context = self.kind = None
+
+
+@pytest.fixture(scope="module")
+def shared_documents(request: pytest.FixtureRequest, browser: object) -> Iterator[SharedDocuments]:
+    documents = SharedDocuments(request, browser)
+    yield documents
+    documents.discard()
+
+
+@pytest.fixture
+def shared_host(request: pytest.FixtureRequest, shared_documents: SharedDocuments) -> Iterator[Callable[..., Any]]:
+    """``shared_host(cells) -> page``: like ``host``, but the host's open document if there is one
+    (opened from ``cells`` otherwise). Discarded when the test fails."""
+    kind = request.param
+    yield lambda cells: shared_documents.get(kind, cells)
+    report = getattr(request.node, "rep_call", None)
+    if report is None or not report.passed:
+        shared_documents.discard()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _host_of(item: pytest.Item) -> str | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    kind = params.get("shared_host", params.get("host"))
+    return kind if isinstance(kind, str) else None
+
+
+_HOST_ORDER = {kind: n for n, kind in enumerate(_PAGES)}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.e2e)
+    # The host matrix runs host by host (each shared document opens once); other tests keep their places.
+    slots = [
+        n for n, item in enumerate(items) if _host_of(item) is not None and Path(item.fspath).name == "test_hosts.py"
+    ]
+    ordered = sorted((items[n] for n in slots), key=lambda item: _HOST_ORDER.get(_host_of(item) or "", 99))
+    for n, item in zip(slots, ordered, strict=True):
+        items[n] = item

@@ -212,7 +212,36 @@ class MarimoPage(Views):
         self.errors = collect_errors(page)
         self.headers: dict[str, str] = {}
         self._runs = 0
+        # Every model-lifecycle notification the kernel sent this page, in order: (model id, method).
+        self.model_messages: list[tuple[str, str]] = []
         page.on("request", self._seen)
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: Any) -> None:
+        if not isinstance(payload, str) or "model-lifecycle" not in payload:
+            return
+        try:
+            message = json.loads(payload)
+        except ValueError:
+            return
+        data = message.get("data") if isinstance(message, dict) else None
+        if not isinstance(data, dict) or message.get("op", data.get("op")) != "model-lifecycle":
+            return
+        inner = data.get("message")
+        method = inner.get("method") if isinstance(inner, dict) else None
+        self.model_messages.append((str(data.get("model_id")), str(method)))
+
+    def messages_after_close(self) -> list[tuple[str, str]]:
+        """Notifications for a model after the kernel closed it: the browser reports each of these,
+        10 s later, as "Model not found for key ..." (the kernel still feeding a dead view)."""
+        closed: set[str] = set()
+        late = []
+        for model, method in self.model_messages:
+            if model in closed:
+                late.append((model, method))
+            if method == "close":
+                closed.add(model)
+        return late
 
     def _seen(self, request: Any) -> None:
         sid = request.headers.get("marimo-session-id")
