@@ -36,6 +36,7 @@
   var inflight = null;
   var queue = [];
   var refreshTimer = 0;
+  var mine = false; // true while this page's own setState/removeState fires its event
 
   function $(id) {
     return document.getElementById(id);
@@ -98,7 +99,9 @@
     });
     var sent = { id: message.id, next: next };
     sent.slow = setTimeout(function () {
-      if (inflight === sent) setStatus("waiting for Python (a running cell answers when it ends)\u2026");
+      if (inflight !== sent) return;
+      sent.waited = true;
+      setStatus("waiting for Python (a running cell answers when it ends)\u2026");
     }, 1500);
     sent.giveUp = setTimeout(function () {
       if (inflight !== sent) return;
@@ -126,8 +129,9 @@
   function onAnswer(answer) {
     if (!inflight || !answer || answer.id !== inflight.id) return; // an older, given-up request
     var next = inflight.next;
+    var waited = inflight.waited;
     finish();
-    setStatus("");
+    if (waited) setStatus("");
     if (answer.ok) next.done(answer);
     else setStatus(next.op + ": " + answer.error, true);
     pump();
@@ -193,10 +197,13 @@
       commit(row);
     });
     remove.addEventListener("click", function () {
+      mine = true;
       try {
         app.removeState(ns, key);
       } catch (e) {
         showError(row, String(e && e.message ? e.message : e));
+      } finally {
+        mine = false;
       }
     });
     return row;
@@ -239,11 +246,14 @@
       showError(row, "not JSON: " + e.message + " (the store is unchanged)");
       return;
     }
+    mine = true;
     try {
       app.setState(row.ns, row.key, value); // the runtime checks it: a TypeError names ns.key
     } catch (e) {
       showError(row, String(e && e.message ? e.message : e) + " (the store is unchanged)");
       return;
+    } finally {
+      mine = false;
     }
     showError(row, "");
     edited.set(row.ns + "." + row.key, slotOf(row.ns, row.key));
@@ -298,7 +308,7 @@
     if (d.origin !== "snapshot") {
       liveChanges.unshift({
         time: Date.now() / 1000,
-        origin: d.origin === "javascript" ? "this inspector" : "python or a view",
+        origin: mine ? "this inspector" : "live: " + d.origin, // the exact origin comes with the next history
         ns: d.namespace,
         key: d.key,
         removed: d.removed,
@@ -331,7 +341,7 @@
     liveChanges.concat(history.changes).slice(0, 50).forEach(function (c) {
       var tr = el("tr", c.unconfirmed ? "unconfirmed" : "");
       tr.appendChild(el("td", "time", clock(c.time) + (c.rev ? " r" + c.rev : "")));
-      tr.appendChild(el("td", "origin", c.origin));
+      tr.appendChild(el("td", "origin", c.origin === viewId ? "this inspector" : c.origin));
       tr.appendChild(el("td", "key", c.ns + "." + c.key));
       var what = (c.existed ? c.old : "(new)") + " \u2192 " + (c.removed ? "(removed)" : c.new);
       tr.appendChild(el("td", "what", what));
