@@ -11,8 +11,25 @@ import pytest
 from nbclient import NotebookClient
 from playwright.sync_api import expect
 
-NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
-NAMES = ["live_sensors.ipynb", "settings_panel.ipynb", "many_views.ipynb"]
+REPO = Path(__file__).parents[2]
+NOTEBOOKS = REPO / "notebooks"
+NAMES = ["live_sensors.ipynb", "settings_panel.ipynb", "many_views.ipynb", "prototyping.ipynb"]
+
+# Cells appended after Run All (headless: no browser, so no page runs): what each notebook claims.
+CHECKS = {
+    "live_sensors.ipynb": "",
+    "settings_panel.ipynb": "print('newest first:', lines[:2])",
+    "many_views.ipynb": "print('open:', everything.comm is not None, limited.comm is not None)",
+    "prototyping.ipynb": """
+import time
+deadline = time.monotonic() + 5
+while "function drawBar" not in view._srcdoc and time.monotonic() < deadline:
+    time.sleep(0.05)
+print("reloaded:", "function drawBar" in view._srcdoc)
+store.set_state("proto", "level", 12)
+print("slider follows:", slider.value)
+""",
+}
 
 
 def text_of(cell: nbformat.NotebookNode) -> str:
@@ -22,30 +39,52 @@ def text_of(cell: nbformat.NotebookNode) -> str:
     return "".join(out)
 
 
+def copy_tree(root: Path) -> Path:
+    """The notebooks, and the examples whose pages they share, under ``root`` (prototyping writes a page)."""
+    for folder in ("notebooks", "examples"):
+        target = root / folder
+        if not target.exists():
+            shutil.copytree(REPO / folder, target, ignore=shutil.ignore_patterns("proto", ".ipynb_checkpoints"))
+    return root / "notebooks"
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_executes_with_nbclient(name: str) -> None:
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(
-        notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
-    ).execute()
+def test_notebook_executes_with_nbclient(name: str, tmp_path: Path) -> None:
+    folder = copy_tree(tmp_path)
+    notebook = nbformat.read(folder / name, as_version=4)
+    if CHECKS[name]:
+        notebook.cells.append(nbformat.v4.new_code_cell(CHECKS[name]))
+    NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
     outputs = "\n".join(text_of(c) for c in notebook.cells if c.cell_type == "code")
     assert "Traceback" not in outputs
     expected = {
-        "live_sensors.ipynb": "final value 99.999",
-        "settings_panel.ipynb": "'status': 'Python applied volume 30%'",
-        "many_views.ipynb": "'verdict': 'too loud!'",
+        "live_sensors.ipynb": ["final value 99.999"],
+        "settings_panel.ipynb": [
+            "'status': 'Python applied volume 30%'",
+            "newest first: ['Setting changed: volume = 30', 'Setting changed: theme = light']",
+        ],
+        "many_views.ipynb": ["'verdict': 'too loud!'", "open: True True"],
+        "prototyping.ipynb": [
+            "r2 proto.level: 30 -> 55  (python)",
+            "after r1: {'proto': {'level': 30}}",
+            "changes made by restore: 2",
+            "proto.level = 70",
+            "reloaded: True",
+            "slider follows: 12",
+        ],
     }[name]
-    assert expected in outputs
+    for text in expected:
+        assert text in outputs
+    if name == "live_sensors.ipynb":  # the loop prints its own reading, not the background thread's
+        loop = re.search(r"last temperature from the loop: (\S+)\nthe store holds: (\S+)", outputs)
+        assert loop is not None and loop[1] == loop[2] and 30 <= float(loop[1]) <= 35, outputs
+    if name == "prototyping.ipynb":
+        assert "function drawBar" in (folder / "web" / "proto" / "level.html").read_text()
 
 
 @pytest.fixture
 def lab_notebooks(lab) -> Path:
-    """The notebooks, and the examples whose pages they share, under the lab's root."""
-    for folder in ("notebooks", "examples"):
-        target = lab.root / folder
-        if not target.exists():
-            shutil.copytree(NOTEBOOKS.parent / folder, target)
-    return lab.root / "notebooks"
+    return copy_tree(lab.root)
 
 
 def test_live_sensors_in_jupyterlab(lab_notebooks: Path, notebook_page) -> None:
@@ -60,19 +99,67 @@ def test_settings_panel_in_jupyterlab(lab_notebooks: Path, notebook_page) -> Non
     expect(view.locator("body")).to_have_class("light", timeout=20_000)
     view.locator("#themeToggle").click()
     expect(view.locator("body")).to_have_class("dark")
-    view.locator("#volume").fill("55")  # a range input: fill() sets the value and fires `input`
-    expect(view.locator("#status")).to_have_text("Python applied volume 55%")
-    expect(lab.page.get_by_text("Setting changed: volume = 55").first).to_be_visible()  # the handler's log
+    for volume in range(40, 56):  # more lines than the box shows
+        view.locator("#volume").fill(str(volume))  # a range input: fill() sets the value and fires `input`
+        expect(view.locator("#status")).to_have_text(f"Python applied volume {volume}%")
+    log = lab.page.locator(".settings-log")
+    expect(log.locator("pre")).to_have_text(re.compile(r"^Setting changed: volume = 55\n"))  # the newest on top
+    assert log.evaluate("(el) => [el.scrollHeight > el.clientHeight, el.scrollTop]") == [True, 0]
+    top = log.evaluate("(el) => el.getBoundingClientRect().top")
+    first = log.locator("pre").evaluate(
+        "(pre) => { const r = document.createRange(); r.setStart(pre.firstChild, 0); r.setEnd(pre.firstChild, 5);"
+        " return r.getBoundingClientRect().top; }"
+    )
+    assert 0 <= first - top < 20  # the newest line is in sight, at the top of the box
 
 
 def test_many_views_in_jupyterlab(lab_notebooks: Path, notebook_page) -> None:
     lab = notebook_page("notebooks/many_views.ipynb")
-    for n in range(3):  # mixer, meter, mixer again (the limited view was closed by the last cell)
+    for n in range(5):  # mixer, meter, mixer again, peek, filtered peek: all still open after Run All
         lab.wait_view_ready(n)
     for n in (0, 2):  # the second mixer was displayed late: it started from the store's state
         expect(lab.view(n).locator("#levelText")).to_have_text("100")
+    everything, limited = lab.view(3), lab.view(4)
+    expect(everything.locator("#secret")).to_have_text('"not for the page"')
+    expect(limited.locator("#secret")).to_have_text("null")  # the filter hides it
+    expect(limited.locator("#level")).to_have_text("100")
+    limited.locator("#write").click()
+    expect(limited.locator("#wrote")).to_contain_text('refused: setState: namespace "secret" is not visible')
     lab.view(2).locator("#mute").click()
     expect(lab.view(1).locator("#verdict")).to_have_text("silent")
     expect(lab.view(0).locator("#levelText")).to_have_text("0")
+    expect(limited.locator("#level")).to_have_text("0")
     out = lab.run_until("print(history)", ", 0]")
     assert out.strip().endswith(", 100, 0]"), out
+    assert "not for the page" in lab.run("print(store.get_state('secret', 'api_key'))")
+    assert "<Subscription" not in lab.output(3)
+
+
+def test_prototyping_in_jupyterlab(lab_notebooks: Path, notebook_page) -> None:
+    lab = notebook_page("notebooks/prototyping.ipynb")
+    logs = lab.page.locator(".pytonium-lab-log")
+    # The bug: its error under the first view, with the page's line.
+    expect(logs.nth(0)).to_contain_text("drawBar is not defined", timeout=20_000)
+    expect(logs.nth(0)).to_contain_text("about:srcdoc:")
+    # The fix saved by the notebook reloaded the view: the bar is drawn at the current level.
+    for n in (0, 1):
+        lab.wait_view_ready(n)
+        expect(lab.view(n).locator("#levelText")).to_have_text("70")
+        expect(lab.view(n).locator("#bar")).to_have_attribute("style", re.compile(r"width: 70%"))
+    expect(logs.nth(1)).to_be_hidden()  # the second view only ever ran the fixed page
+    before = logs.nth(0).locator("span").first.text_content()
+    # The IntSlider and the page's slider follow each other, both ways.
+    readout = lab.page.locator(".widget-slider .widget-readout").first
+    expect(readout).to_have_text("70")
+    lab.view(1).locator("#level").fill("25")
+    expect(readout).to_have_text("25")
+    expect(lab.view(0).locator("#bar")).to_have_attribute("style", re.compile(r"width: 25%"))
+    assert "25 25" in lab.run_until("print(slider.value, store.get_state('proto', 'level'))", "25 25")
+    lab.run("slider.value = 90")
+    for n in (0, 1):
+        expect(lab.view(n).locator("#levelText")).to_have_text("90")
+    expect(readout).to_have_text("90")
+    assert logs.nth(0).locator("span").first.text_content() == before  # the fixed page threw nothing new
+    table = lab.run("store")
+    assert "proto.level = 90  (trait:IntSlider.value" in table, table
+    expect(lab.page.locator("table.pytonium-store").last).to_contain_text("trait:IntSlider.value")
