@@ -133,7 +133,11 @@
     finish();
     if (waited) setStatus("");
     if (answer.ok) next.done(answer);
-    else setStatus(next.op + ": " + answer.error, true);
+    else {
+      setStatus(next.op + ": " + answer.error, true);
+      // A revision that left the kept history meanwhile (answers are history too): ask again.
+      if (next.op !== "history") request("history", {}, gotHistory);
+    }
     pump();
   }
 
