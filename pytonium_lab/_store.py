@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from ._inspector import Inspector
     from ._persist import Persistence
+    from ._shared import SharedStore
     from ._traitlink import TraitLink
 
 __all__ = ["PYTHON", "Change", "StateStore", "Subscription"]
@@ -125,6 +126,18 @@ class StateStore:
         self._queue: deque[_Raw] = deque()  # changes made during a delivery or a batch
         self._delivering = False
         self._batch_depth = 0
+
+    @classmethod
+    def connect(cls, url: str, name: str, *, history: int = 1000) -> SharedStore:
+        """A store whose state is shared, through the Redis at ``url``, by every process connected to ``name``.
+
+        E.g. ``StateStore.connect("redis://127.0.0.1:6379/0", "lab")``: same API,
+        one order of changes for all processes (see ``pytonium_lab._shared``).
+        Raises ``ConnectionError`` at once when Redis cannot be reached.
+        """
+        from ._shared import SharedStore
+
+        return SharedStore(url, name, history=history)
 
     # ---- reading -----------------------------------------------------------------
 
@@ -274,6 +287,35 @@ class StateStore:
                 self._batch_depth -= 1
                 if not self._batch_depth and not self._delivering and self._queue:
                     self._deliver(None, ())
+
+    def _apply(self, changes: Iterable[_Raw], revision: int) -> None:
+        """Apply changes ordered elsewhere (a shared store's log), each with its own origin and revision.
+
+        Values must be clean already; ``revision`` is the store's revision
+        afterwards. Subscribers hear the changes as one run, in order.
+        """
+        with self._lock:
+            data, last, record, queue = self._data, self._last, self._record, self._queue
+            for change in changes:
+                namespace, key, value, removed, _, _ = change
+                keys = data.get(namespace)
+                if keys is None:
+                    keys = data[namespace] = {}
+                if removed:
+                    old = keys.pop(key, _ABSENT)
+                    if not keys:
+                        del data[namespace]
+                    last.get(namespace, {}).pop(key, None)
+                else:
+                    old = keys.get(key, _ABSENT)
+                    keys[key] = value
+                    last.setdefault(namespace, {})[key] = change
+                if record is not None:
+                    record((change, _now(), old))
+                queue.append(change)
+            self._revision = revision
+            if queue and not self._delivering and not self._batch_depth:
+                self._deliver(None, ())
 
     # ---- history -----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n==> %s\n' "$*"; }
 
-debian_packages=(xvfb xauth x11-utils xdotool chromium fonts-dejavu-core)
+debian_packages=(xvfb xauth x11-utils xdotool chromium fonts-dejavu-core redis-server)
 command -v npm >/dev/null || debian_packages+=(nodejs npm)
 missing=()
 for pkg in "${debian_packages[@]}"; do

@@ -1,0 +1,413 @@
+"""StateStore.connect(url, name): one store shared through a real redis-server (started per module)."""
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import redis
+
+from pytonium_lab import StateStore
+from pytonium_lab._link import StoreLink
+from pytonium_lab._shared import SharedStore
+
+WORKER = r"""
+import json, sys, time
+from pytonium_lab import StateStore
+url, name, mode, idx = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+store = StateStore.connect(url, name)
+seen = []
+store.subscribe(lambda c: seen.append([c.revision, c.namespace, c.key, c.value, c.removed, c.origin]))
+if mode == "snapshot":
+    print(json.dumps({"state": store.snapshot(), "revision": store.revision}), flush=True)
+    sys.exit(0)
+if mode == "burst":  # write until killed
+    print("ready", flush=True)
+    i = 0
+    while True:
+        with store.batch():
+            store.set_state("ns", "a", i)
+            store.set_state("ns", "b", -i)
+        store.set_state("ns", "c", i)
+        i += 1
+print("ready", flush=True)
+sys.stdin.readline()  # go
+origin = f"p{idx}"
+for i in range(150):
+    if i % 10 == 0:
+        with store.batch():
+            store.set_state("ns", f"k{i % 5}", [idx, i], origin=origin)
+            store.set_state("ns", "shared", idx, origin=origin)
+    elif i % 7 == 0:
+        store.remove_state("ns", f"k{i % 5}", origin=origin)
+    else:
+        store.set_state("ns", f"k{i % 5}", [idx, i], origin=origin)
+print("done", flush=True)
+final = int(sys.stdin.readline())
+deadline = time.monotonic() + 20
+while store.revision < final and time.monotonic() < deadline:
+    time.sleep(0.01)
+print(json.dumps({"seen": seen, "state": store.snapshot(), "revision": store.revision}), flush=True)
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server on a free loopback port, its append-only file in ``folder``."""
+
+    def __init__(self, folder, password=None):
+        self.exe = shutil.which("redis-server")
+        if self.exe is None:
+            pytest.fail("redis-server is missing: apt-get install -y redis-server (scripts/setup.sh installs it)")
+        self.folder = folder
+        self.port = free_port()
+        self.password = password
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        args = [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        args += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        if self.password:
+            args += ["--requirepass", self.password]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, password=self.password)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        client.close()
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def client(self):
+        return redis.Redis(port=self.port, password=self.password, decode_responses=True)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def stores():
+    """Stores a test connects; closed afterwards."""
+    opened = []
+    yield opened
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def name(request):
+    return request.node.name.replace("[", "_").replace("]", "")
+
+
+def connect(stores, url, name, **kw):
+    store = SharedStore(url, name, **kw) if kw else StateStore.connect(url, name)
+    stores.append(store)
+    return store
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.005)
+
+
+def spawn(server, name, mode, idx=0):
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, server.url, name, mode, str(idx)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def redis_revision(server, name):
+    return int(server.client().get(f"pytonium_lab:{{{name}}}:revision") or 0)
+
+
+# ---- the API on a shared store -------------------------------------------------------
+
+
+def test_set_state_is_ordered_applied_and_seen_by_others(server, stores, name):
+    a, b = connect(stores, server.url, name), connect(stores, server.url, name)
+    heard = []
+    b.subscribe(heard.append)
+    a.set_state("settings", "volume", 75)
+    assert a.get_state("settings", "volume") == 75  # applied when set_state returns
+    assert a.revision == 1
+    with a.batch():
+        a.set_state("settings", "theme", {"dark": [True, 1.5, "é\n"]}, origin="page")
+        assert a.get_state("settings", "theme") is None  # sent at the end of the block
+        a.remove_state("settings", "volume")
+        a.remove_state("settings", "missing")  # no change
+    assert a.revision == 3
+    wait_for(lambda: b.revision == 3)
+    assert b.snapshot() == a.snapshot() == {"settings": {"theme": {"dark": [True, 1.5, "é\n"]}}}
+    assert [(c.key, c.removed, c.origin, c.revision) for c in heard] == [
+        ("volume", False, "python", 1),
+        ("theme", False, "page", 2),
+        ("volume", True, "python", 3),
+    ]
+    assert a.remove_state("settings", "missing") is False
+    assert a.revision == 3
+    late = connect(stores, server.url, name)  # a late joiner gets the state and the revision
+    assert late.snapshot() == a.snapshot()
+    assert late.revision == 3
+    with pytest.raises(ValueError, match="nan"):
+        a.set_state("settings", "x", float("nan"))
+    assert "SharedStore" in repr(a)
+
+
+def test_handler_write_and_restore_work(server, stores, name):
+    a, b = connect(stores, server.url, name), connect(stores, server.url, name)
+
+    class Echo:
+        def update_state(self, namespace, key, value):
+            if key == "ping":
+                b.set_state("ns", "pong", value + 1)  # a write from a handler on the reader thread
+
+    b.add_state_handler(Echo(), ["ns"])
+    a.set_state("ns", "ping", 1)
+    wait_for(lambda: a.get_state("ns", "pong") == 2)
+    a.set_state("ns", "ping", 10)
+    assert a.restore(2) > 0
+    wait_for(lambda: b.revision == a.revision)
+    assert b.get_state("ns", "ping") == 1
+
+
+def test_bad_url_and_name(server, stores):
+    for url in ("http://127.0.0.1:6379", "", 6379, None):
+        with pytest.raises(ValueError, match="url"):
+            StateStore.connect(url, "lab")
+    for bad in ("", "a b", "x" * 201, 5, None, "{tag}"):
+        with pytest.raises(ValueError, match="name"):
+            StateStore.connect(server.url, bad)
+
+
+def test_unreachable_at_connect_is_a_clear_error_at_once():
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=f"Redis at {url}"):
+        StateStore.connect(url, "lab")
+    assert time.monotonic() - start < 3
+
+
+def test_password(tmp_path, stores):
+    srv = RedisServer(tmp_path, password="s3cret")
+    try:
+        store = connect(stores, srv.url, "pw")
+        store.set_state("ns", "k", 1)
+        assert srv.client().hget("pytonium_lab:{pw}:state", '["ns","k"]') == "1"
+        with pytest.raises(ConnectionError, match=r"redis://:\*\*\*@127.0.0.1"):
+            StateStore.connect(f"redis://:wrong@127.0.0.1:{srv.port}/0", "pw")
+        with pytest.raises(ConnectionError):
+            StateStore.connect(f"redis://127.0.0.1:{srv.port}/0", "pw")
+    finally:
+        srv.stop()
+
+
+def test_kernel_loop_runs_remote_handlers_on_the_main_thread(server, stores, name):
+    writer = connect(stores, server.url, name)
+    threads = []
+
+    async def main():
+        store = connect(stores, server.url, name)  # a running loop on the main thread, as in a kernel
+        store.subscribe(lambda change: threads.append(threading.current_thread()))
+        await asyncio.to_thread(writer.set_state, "ns", "k", 1)
+        for _ in range(500):
+            if threads:
+                break
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert threads == [threading.main_thread()]
+
+
+def test_store_link_on_a_shared_store_shows_another_stores_write(server, stores, name):
+    a, b = connect(stores, server.url, name), connect(stores, server.url, name)
+    sent = []
+    link = StoreLink(b, sent.append, interval=0.01)
+    try:
+        a.set_state("settings", "volume", 42)
+        wait_for(lambda: "42" in json.dumps(sent))
+    finally:
+        link.close()
+
+
+# ---- many processes ------------------------------------------------------------------
+
+
+def test_three_processes_converge_to_one_state_and_one_order(server, name):
+    procs = [spawn(server, name, "write", idx) for idx in range(3)]
+    try:
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "ready"
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "done"
+        final = redis_revision(server, name)
+        for proc in procs:
+            proc.stdin.write(f"{final}\n")
+            proc.stdin.flush()
+        results = [json.loads(proc.stdout.readline()) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    assert all(r["revision"] == final for r in results)
+    assert results[0]["seen"] == results[1]["seen"] == results[2]["seen"]
+    assert [s[0] for s in results[0]["seen"]] == list(range(1, final + 1))
+    assert {s[5] for s in results[0]["seen"]} == {"p0", "p1", "p2"}
+    assert results[0]["state"] == results[1]["state"] == results[2]["state"]
+    fresh = StateStore.connect(server.url, name)
+    try:
+        assert fresh.snapshot() == results[0]["state"]
+    finally:
+        fresh.close()
+
+
+def test_a_writer_killed_mid_burst_leaves_the_others_consistent(server, stores, name):
+    follower = connect(stores, server.url, name)
+    heard = []
+    follower.subscribe(lambda c: heard.append(c.revision))
+    proc = spawn(server, name, "burst")
+    assert proc.stdout.readline().strip() == "ready"
+    wait_for(lambda: follower.revision > 300)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    wait_for(lambda: follower.revision == redis_revision(server, name))
+    assert heard == list(range(1, follower.revision + 1))
+    state = follower.snapshot()
+    assert state["ns"]["b"] == -state["ns"]["a"]  # a batch is all or nothing
+    rejoined = spawn(server, name, "snapshot")  # its restart rejoins the current state
+    out = json.loads(rejoined.stdout.readline())
+    rejoined.wait(10)
+    assert out == {"state": state, "revision": follower.revision}
+
+
+# ---- faults --------------------------------------------------------------------------
+
+
+def test_redis_killed_and_restarted_loses_no_acknowledged_write(tmp_path, stores, name):
+    srv = RedisServer(tmp_path)
+    try:
+        writer, follower = connect(stores, srv.url, name), connect(stores, srv.url, name)
+        heard = []
+        follower.subscribe(heard.append)
+        acked = {}
+        failures = []
+        successes = []
+        stop = threading.Event()
+
+        def write():
+            i = 0
+            while not stop.is_set():
+                i += 1
+                key = f"k{i % 3}"
+                try:
+                    writer.set_state("ns", key, i)
+                    acked[key] = i
+                    successes.append(i)
+                except ConnectionError as error:
+                    failures.append(str(error))
+                    time.sleep(0.01)
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        wait_for(lambda: len(acked) == 3 and writer.revision > 100)
+        srv.kill()
+        wait_for(lambda: failures)
+        assert f"Redis at {srv.url}" in failures[0]
+        before = writer.snapshot()
+        srv.start()
+        done = len(successes)
+        wait_for(lambda: len(successes) > done + 50)  # the writer's store reconnected by itself
+        stop.set()
+        thread.join()
+        wait_for(lambda: follower.revision == writer.revision == redis_revision(srv, name))
+        in_redis = StateStore.connect(srv.url, name)
+        try:
+            final = in_redis.snapshot()["ns"]
+        finally:
+            in_redis.close()
+        assert final == follower.snapshot()["ns"] == writer.snapshot()["ns"]
+        for key, value in acked.items():
+            assert final[key] >= value  # every acknowledged write survived the crash
+        assert before["ns"]  # reads served the last known state meanwhile
+        assert heard[-1].revision == follower.revision
+    finally:
+        srv.stop()
+
+
+def test_unreachable_redis_raises_and_leaves_the_store_unchanged(tmp_path, stores, name):
+    srv = RedisServer(tmp_path)
+    try:
+        store = connect(stores, srv.url, name)
+        store.set_state("ns", "k", 1)
+        srv.kill()
+        with pytest.raises(ConnectionError, match=f"Redis at {srv.url}"):
+            store.set_state("ns", "k", 2)
+        with pytest.raises(ConnectionError), store.batch():
+            store.set_state("ns", "j", 2)
+        assert store.snapshot() == {"ns": {"k": 1}}
+        assert store.revision == 1
+        assert store.get_state("ns", "k") == 1
+        srv.start()
+        store.set_state("ns", "k", 3)  # reconnects by itself
+        assert store.get_state("ns", "k") == 3
+        assert store.revision == 2
+    finally:
+        srv.stop()
+
+
+def test_a_process_behind_the_stream_cap_resyncs_from_a_snapshot(server, stores, name):
+    writer = connect(stores, server.url, name, maxlen=10)
+    slow = connect(stores, server.url, name)
+    heard = []
+    slow.subscribe(heard.append)
+    writer.set_state("ns", "gone", 1)
+    wait_for(lambda: slow.revision == 1)
+    with slow._lock:  # the slow process's reader is stuck while the writer writes hundreds of changes
+        for i in range(350):  # one stream entry each: Redis trims whole nodes of 100 entries
+            writer.set_state("ns", f"k{i % 50}", i)
+        writer.remove_state("ns", "gone")
+    assert server.client().xlen(f"pytonium_lab:{{{name}}}:log") < 200
+    wait_for(lambda: slow.revision == writer.revision)
+    assert slow.snapshot() == writer.snapshot()
+    assert any(c.origin == "resync" for c in heard)
+    assert heard[-1].revision == writer.revision
