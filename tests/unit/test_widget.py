@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import ipywidgets
 import pytest
 import traitlets
@@ -10,6 +12,7 @@ import pytonium_lab._page as page_module
 import pytonium_lab.widget as widget_module
 from pytonium_lab import StateStore, StateWidget
 from pytonium_lab._cell_flush import flush_all
+from pytonium_lab._watch import FolderWatch
 
 PAGE = "<!doctype html><html><head><title>t</title></head><body>hi</body></html>"
 
@@ -19,6 +22,21 @@ def stub_front_end(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests do not need the built JS: stand-ins keep them independent of `npm run build`."""
     monkeypatch.setattr(page_module, "runtime_source", lambda: "/*runtime*/")
     monkeypatch.setattr(widget_module, "_widget_esm", lambda: "export default {};")
+
+
+@pytest.fixture(autouse=True)
+def end_watchers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test's widgets watch their page folders: those watchers end with the test."""
+    made: list[FolderWatch] = []
+
+    def watch(*args: object, **kwargs: object) -> FolderWatch:
+        made.append(FolderWatch(*args, **kwargs))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(widget_module, "FolderWatch", watch)
+    yield
+    for watcher in made:
+        watcher.close()
 
 
 @pytest.fixture
