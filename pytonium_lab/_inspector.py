@@ -238,6 +238,8 @@ class Inspector(StateWidget):
     ) -> None:
         if not isinstance(store, StateStore):
             raise TypeError(f"store must be a StateStore, got {type(store).__name__}")
+        if namespaces is not None and not isinstance(namespaces, Iterable):
+            raise TypeError(f"namespaces must be None or a list of namespace names, got {type(namespaces).__name__}")
         names = check_namespaces(namespaces)
         if names is not None:
             if not names:

@@ -79,7 +79,7 @@ def test_namespaces_limit_the_view_to_them_and_the_private_namespace(store: Stat
         ([1], TypeError, "namespaces must be str"),
         ([""], ValueError, "empty"),
         ([], ValueError, "at least one namespace"),
-        (42, TypeError, "not iterable"),
+        (42, TypeError, "namespaces must be None or a list of namespace names, got int"),
     ],
 )
 def test_bad_namespaces_raise_and_change_nothing(store: StateStore, namespaces: Any, error: type, match: str) -> None:
