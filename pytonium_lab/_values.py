@@ -45,6 +45,8 @@ def check_namespaces(namespaces: Iterable[str] | None) -> list[str] | None:
         return None
     if isinstance(namespaces, str):
         raise TypeError(f"namespaces must be a list of str, not the str {namespaces!r}")
+    if isinstance(namespaces, bytes) or not isinstance(namespaces, Iterable):
+        raise TypeError(f"namespaces must be None or a list of str, got {type(namespaces).__name__} {namespaces!r}")
     names = list(namespaces)
     for name in names:
         if type(name) is not str:

@@ -247,7 +247,9 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
     }
     if (removed) drop(c.ns, c.key);
     else put(c.ns, c.key, value);
-    notify(c.ns, c.key, value, c.origin === "python" ? "python" : "javascript", removed);
+    // Only pages write with a view id; every other origin (python, restore, persist,
+    // trait:..., resync) is Python's side, so fromPython registrations hear it.
+    notify(c.ns, c.key, value, c.origin.indexOf("view:") === 0 ? "javascript" : "python", removed);
   }
 
   function onMessage(msg: StoreMessage | Disconnected): void {

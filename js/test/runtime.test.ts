@@ -77,6 +77,20 @@ describe("events", () => {
     expect(onDocument).toEqual([detail]);
   });
 
+  it("changes Python's side made (restore, persist, a linked trait) count as fromPython; other pages' as fromJavascript", () => {
+    const { appState, push } = setup();
+    push(snapshot(1, {}));
+    const seen = listen("evPy");
+    appState.registerForStateUpdates("evPy", ["s"], false, true);
+    for (const origin of ["python", "restore", "persist", "trait:IntSlider.value", "resync", "view:other"]) {
+      push({ t: "batch", seq: seen.length + 2, changes: [change("s", "k", origin, origin)] });
+    }
+    expect(seen.map((d) => [d.value, d.origin])).toEqual([
+      ["python", "python"], ["restore", "python"], ["persist", "python"],
+      ["trait:IntSlider.value", "python"], ["resync", "python"],
+    ]);
+  });
+
   it("only for the registered namespaces", () => {
     const { appState } = setup();
     const seen = listen("evNs");

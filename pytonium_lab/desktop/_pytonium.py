@@ -42,6 +42,9 @@ class Pytonium:
     ) -> None:
         if store is not None and not isinstance(store, StateStore):
             raise TypeError(f"store must be a StateStore or None, got {type(store).__name__}")
+        for name, flag in (("debug", debug), ("watch", watch)):
+            if type(flag) is not bool and not (name == "watch" and flag is None):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
         if backend not in ("auto", "notebook", *BACKENDS):
             raise ValueError(f"backend must be 'auto', 'notebook', 'cef' or 'chromium', got {backend!r}")
         self.store = store if store is not None else StateStore()
