@@ -39,8 +39,11 @@ def check_name(namespace: object, key: object) -> None:
             raise ValueError(f"state {label} must not be empty ({_where(namespace, key)})")
 
 
-def check_namespaces(namespaces: Iterable[str] | None) -> list[str] | None:
-    """A namespace filter as a list (``None``: every namespace); a lone str is a mistake."""
+def check_namespaces(namespaces: object) -> list[str] | None:
+    """A namespace filter as a list (``None``: every namespace); a lone str is a mistake.
+
+    Takes any object: it is the check every public ``namespaces=`` argument goes through.
+    """
     if namespaces is None:
         return None
     if isinstance(namespaces, str):
