@@ -1,14 +1,13 @@
 """store.link in a real JupyterLab: an ipywidgets IntSlider and a page's slider on one key move together.
 
-The page listens with ``fromJavascript`` true: with ``fromPython`` only it misses the
-IntSlider's writes (a library bug, the xfail test at the end).
+A page that listens with ``fromPython`` only hears the IntSlider too (its writes have the
+origin ``trait:IntSlider.value``, Python's side): the last test.
 """
 
 from __future__ import annotations
 
 import json
 
-import pytest
 from playwright.sync_api import expect
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:4px">
@@ -108,11 +107,6 @@ def test_an_intslider_and_a_page_slider_follow_each_other_both_ways(notebook) ->
     expect(readout).to_have_text("100")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library: the runtime counts every origin but 'python' as JavaScript (js/src/runtime.ts onChange), so a "
-    "page registered with fromPython only (the spec's live_sensors page) misses IntSlider, restore and persist writes",
-)
 def test_a_page_that_listens_to_python_only_hears_the_intslider_and_restore(notebook) -> None:
     lab = notebook([setup(from_javascript=False)])
     lab.wait_view_ready(0)
