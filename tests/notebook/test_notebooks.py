@@ -28,6 +28,7 @@ while "function drawBar" not in view._srcdoc and time.monotonic() < deadline:
 print("reloaded:", "function drawBar" in view._srcdoc)
 store.set_state("proto", "level", 12)
 print("slider follows:", slider.value)
+print("inspector:", type(inspector).__name__, inspector.store is store)
 """,
 }
 
@@ -71,6 +72,7 @@ def test_notebook_executes_with_nbclient(name: str, tmp_path: Path) -> None:
             "proto.level = 70",
             "reloaded: True",
             "slider follows: 12",
+            "inspector: Inspector True",
         ],
     }[name]
     for text in expected:
@@ -160,6 +162,10 @@ def test_prototyping_in_jupyterlab(lab_notebooks: Path, notebook_page) -> None:
         expect(lab.view(n).locator("#levelText")).to_have_text("90")
     expect(readout).to_have_text("90")
     assert logs.nth(0).locator("span").first.text_content() == before  # the fixed page threw nothing new
+    # The inspector, the last view: it lists the key with its current value.
+    lab.wait_view_ready(2)
+    expect(lab.view(2).locator("body")).to_contain_text("level", timeout=10_000)
+    expect(lab.view(2).locator("body")).to_contain_text("90")
     table = lab.run("store")
     assert "proto.level = 90  (trait:IntSlider.value" in table, table
     expect(lab.page.locator("table.pytonium-store").last).to_contain_text("trait:IntSlider.value")
