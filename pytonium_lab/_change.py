@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["Change"]
+__all__ = ["Change", "RawChange"]
+
+RawChange = tuple[str, str, Any, bool, str, int]
+"""A change as the store keeps it inside: ``Change``'s fields in a plain tuple (cheaper to make)."""
 
 
 class Change(NamedTuple):

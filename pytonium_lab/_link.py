@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from . import _protocol as proto
-from ._change import Change
+from ._change import RawChange
 from ._store import StateStore
 from ._throttle import RateLimit, Soon, Throttle
 from ._values import check_namespaces
@@ -50,7 +50,7 @@ class StoreLink:
         self.namespaces = None if names is None else frozenset(names)
         self._send = send
         self._lock = threading.RLock()
-        self._pending: dict[tuple[str, str], Change] = {}
+        self._pending: dict[tuple[str, str], RawChange] = {}
         self._seq = 0
         self._sent_revision = 0
         self._acks: dict[str, int] = {}  # view -> id of its last write, since the last batch
@@ -60,29 +60,28 @@ class StoreLink:
         self._log_limit = RateLimit(burst=20, per_second=10)
         self._closed = False
         self._throttle = Throttle(self.flush, interval) if schedule is None else Soon(self.flush, schedule)
-        self._unsubscribe = store.subscribe_batches(self._on_changes, self.namespaces)
+        self._unsubscribe = store._subscribe_view(self._on_change, self.namespaces)
 
     # ---- store -> views ------------------------------------------------------------
 
-    def _on_changes(self, changes: list[Change]) -> None:
-        # The hot path of a cell that writes in a loop: acquire/release, no `with`.
+    def _on_change(self, change: RawChange, last: bool = True) -> None:
+        # The hot path of a cell that writes in a loop: the store's plain tuple, acquire/release.
         lock = self._lock
         lock.acquire()
         try:
             pending = self._pending
+            where = (change[0], change[1])
+            if where in pending:
+                del pending[where]  # latest wins, in the order of the last writes
+            pending[where] = change
+            # Writes of this link's views reach the store in order, one change each.
             in_flight = self._in_flight
-            for change in changes:
-                where = (change[0], change[1])
-                if where in pending:
-                    del pending[where]  # latest wins, in the order of the last writes
-                pending[where] = change
-                # Writes of this link's views reach the store in order, one change each.
-                if in_flight and change[4] == in_flight[0][0]:
-                    view, write_id = in_flight.popleft()
-                    self._acks[view] = self._last_acks[view] = write_id
+            if in_flight and change[4] == in_flight[0][0]:
+                view, write_id = in_flight.popleft()
+                self._acks[view] = self._last_acks[view] = write_id
         finally:
             lock.release()
-        if not self._throttle.armed:  # a flush is due anyway: it takes what we just added
+        if last and not self._throttle.armed:  # a flush due anyway takes what we just added
             self._throttle()
 
     def flush(self) -> None:
@@ -93,7 +92,7 @@ class StoreLink:
             self._seq += 1
             changes = self._pending.values()
             if changes:
-                self._sent_revision = max(c.revision for c in changes)
+                self._sent_revision = max(c[5] for c in changes)
             message = proto.batch_message(self._seq, changes, self._acks)
             self._pending, self._acks = {}, {}
             self._deliver(message)
@@ -111,7 +110,7 @@ class StoreLink:
 
     def _snapshot(self, to: str | None, then: Callable[[dict[str, Any]], _T]) -> _T:
         # Take the store's lock before ours, never inside it: the store holds its
-        # lock while it hands us changes (_on_changes), so the other order deadlocks.
+        # lock while it hands us changes (_on_change), so the other order deadlocks.
         while True:
             state, revision = self.store.snapshot_at(self.namespaces)
             with self._lock:
@@ -165,7 +164,7 @@ class StoreLink:
         """Apply a view's write. Acks tell the view which of its writes the batches
         include, so it can ignore older changes to keys it wrote since (a dragged
         slider never jumps back). An accepted write is acked by its own change, in
-        the same batch (see _on_changes); a refused or empty one at once."""
+        the same batch (see _on_change); a refused or empty one at once."""
         view: str = message["view"]  # checked by parse_view_message
         # Not checked yet: the store checks names itself and says what is wrong with them.
         namespace: Any = message.get("ns")

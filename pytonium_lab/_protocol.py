@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ._change import Change
+from ._change import RawChange
 
 __all__ = [
     "ChunkAssembler",
@@ -51,18 +51,13 @@ def decode(text: str | bytes) -> dict[str, Any]:
     return message
 
 
-def change_dict(change: Change) -> dict[str, Any]:
-    return {
-        "ns": change.namespace,
-        "key": change.key,
-        "value": change.value,
-        "removed": change.removed,
-        "origin": change.origin,
-        "rev": change.revision,
-    }
+def change_dict(change: RawChange) -> dict[str, Any]:
+    """A change on the wire (a ``Change`` or the store's plain tuple of the same fields)."""
+    namespace, key, value, removed, origin, revision = change
+    return {"ns": namespace, "key": key, "value": value, "removed": removed, "origin": origin, "rev": revision}
 
 
-def batch_message(seq: int, changes: Iterable[Change], acks: dict[str, int] | None = None) -> dict[str, Any]:
+def batch_message(seq: int, changes: Iterable[RawChange], acks: dict[str, int] | None = None) -> dict[str, Any]:
     message = {"t": "batch", "seq": seq, "changes": [change_dict(c) for c in changes]}
     if acks:
         message["acks"] = dict(acks)

@@ -55,6 +55,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from ._change import RawChange
 from ._history import differences
 from ._store import PYTHON, StateStore
 from ._values import check_name, clean_value
@@ -109,7 +110,6 @@ if #last > 0 then id = last[1][1] end
 return {redis.call("GET", KEYS[2]) or "0", id, redis.call("HGETALL", KEYS[1])}
 """
 
-_Raw = tuple[str, str, Any, bool, str, int]
 _Write = tuple[str, str, Any, bool, str]  # namespace, key, value, removed, origin
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 _loads = json.loads
@@ -148,7 +148,7 @@ class SharedStore(StateStore):
         self._write_script = self._client.register_script(_WRITE)
         self._snapshot_script = self._client.register_script(_SNAPSHOT)
         self._batch = _Batch()
-        self._pending: deque[tuple[int, int, list[_Raw]] | tuple[int, dict[str, dict[str, Any]]]] = deque()
+        self._pending: deque[tuple[int, int, list[RawChange]] | tuple[int, dict[str, dict[str, Any]]]] = deque()
         # On the store's lock: wait() releases it even when held recursively (a handler, restore()),
         # so a writer waiting for the reader never blocks the reader.
         self._arrived = threading.Condition(self._lock)
@@ -247,7 +247,7 @@ class SharedStore(StateStore):
         self._settle(first, last, raws)
         return True
 
-    def _settle(self, first: int, last: int, raws: list[_Raw]) -> None:
+    def _settle(self, first: int, last: int, raws: list[RawChange]) -> None:
         """Apply our own ordered change once every change before it is applied."""
         deadline = time.monotonic() + _WAIT
         with self._arrived:
@@ -343,7 +343,7 @@ class SharedStore(StateStore):
         finally:
             client.close()
 
-    def _hand_over(self, item: tuple[int, int, list[_Raw]] | tuple[int, dict[str, dict[str, Any]]]) -> None:
+    def _hand_over(self, item: tuple[int, int, list[RawChange]] | tuple[int, dict[str, dict[str, Any]]]) -> None:
         loop = self._loop
         with self._arrived:
             self._pending.append(item)
@@ -383,13 +383,13 @@ class SharedStore(StateStore):
                 log.error("shared store %r: change %d arrived at revision %d", self.name, first, self._revision)
 
 
-def _parse(fields: dict[str, str], first: int) -> list[_Raw]:
+def _parse(fields: dict[str, str], first: int) -> list[RawChange]:
     """A stream entry's changes, numbered from ``first`` (removals of missing keys left out)."""
     skip = fields["skip"]
     skipped = {int(i) for i in skip.split(",")} if skip else set()
     lines = fields["data"].split("\n")
     items = _loads(f"[{','.join(line or 'null' for line in lines)}]")  # one parse for the whole entry
-    raws: list[_Raw] = []
+    raws: list[RawChange] = []
     for i in range(0, len(items), 3):
         if i // 3 not in skipped:
             (namespace, key), value, origin = items[i : i + 3]

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ._change import Change
+from ._change import Change, RawChange
 from ._history import ABSENT as _ABSENT
 from ._history import HistoryEntry, Record, Row, check_capacity
 from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
@@ -49,12 +49,11 @@ _MIN_INT = -MAX_SAFE_INTEGER
 _PLAIN = frozenset((str, bool, type(None)))  # values that need neither a check nor a copy
 
 
-_HANDLER, _CALLBACK, _BATCHED = 0, 1, 2
+_HANDLER, _CALLBACK, _BATCHED, _VIEW = 0, 1, 2, 3
 
 _Route = tuple[tuple["_Subscriber", ...], tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] | None]
 """A namespace's subscribers, and (handlers, views) callables when set_state may take its fast path."""
 
-_Raw = tuple[str, str, Any, bool, str, int]
 """A change as the store queues it: the fields of a Change in a plain tuple (cheaper to make)."""
 
 
@@ -123,7 +122,7 @@ class StateStore:
         self._revision = 0
         self._subscribers: tuple[_Subscriber, ...] = ()
         self._routes: dict[str, _Route] = {}  # namespace -> its route (see _route)
-        self._queue: deque[_Raw] = deque()  # changes made during a delivery or a batch
+        self._queue: deque[RawChange] = deque()  # changes made during a delivery or a batch
         self._delivering = False
         self._batch_depth = 0
 
@@ -229,13 +228,11 @@ class StateStore:
                                 update(namespace, key, value)
                             except Exception:
                                 _report(update, namespace, key)
-                        if views:
-                            run = [tuple.__new__(Change, change)]  # views only read it: one for all
-                            for view in views:
-                                try:
-                                    view(run)
-                                except Exception:
-                                    log.exception("state view %r raised; the other subscribers still run", view)
+                        for view in views:  # they only read the plain tuple: nothing to make
+                            try:
+                                view(change, True)
+                            except Exception:
+                                log.exception("state view %r raised; the other subscribers still run", view)
                     else:
                         self._dispatch(change, subscribers)
                     if self._queue:
@@ -288,7 +285,7 @@ class StateStore:
                 if not self._batch_depth and not self._delivering and self._queue:
                     self._deliver(None, ())
 
-    def _apply(self, changes: Iterable[_Raw], revision: int) -> None:
+    def _apply(self, changes: Iterable[RawChange], revision: int) -> None:
         """Apply changes ordered elsewhere (a shared store's log), each with its own origin and revision.
 
         Values must be clean already; ``revision`` is the store's revision
@@ -446,6 +443,19 @@ class StateStore:
         """Like :meth:`subscribe`, but each run of queued changes comes as one list (for views)."""
         return self._add(_Subscriber(_BATCHED, callback, _namespace_set(namespaces)))
 
+    def _subscribe_view(
+        self, callback: Callable[[RawChange, bool], Any], namespaces: Iterable[str] | None = None
+    ) -> Subscription:
+        """For views (``StoreLink``): ``callback(change, last)`` with the store's own plain tuple, per change.
+
+        The cheapest delivery there is (no ``Change`` and no list made per write): a
+        link only reads the fields (by index) and keeps the latest per key. The
+        value is the store's own, not a copy: a view must never change it. ``last``
+        is false inside a run of changes (a ``batch()`` block) but for its final
+        one, so the run leaves for the views in one message.
+        """
+        return self._add(_Subscriber(_VIEW, callback, _namespace_set(namespaces)))
+
     def add_state_handler(self, state_handler: Any, namespaces: Iterable[str]) -> Subscription | None:
         """Register a spec handler: ``state_handler.update_state(namespace, key, value)``.
 
@@ -493,17 +503,17 @@ class StateStore:
             with self._lock:
                 subs = tuple(s for s in self._subscribers if s.namespaces is None or namespace in s.namespaces)
                 fast = None
-                if all(s.kind != _CALLBACK for s in subs):
+                if all(s.kind in (_HANDLER, _VIEW) for s in subs):
                     fast = (
                         tuple(s.call for s in subs if s.kind == _HANDLER),
-                        tuple(s.call for s in subs if s.kind == _BATCHED),
+                        tuple(s.call for s in subs if s.kind == _VIEW),
                     )
                 route = self._routes[namespace] = (subs, fast)
         return route
 
     # ---- delivery ----------------------------------------------------------------
 
-    def _deliver(self, first: _Raw | None, subscribers: tuple[_Subscriber, ...]) -> None:
+    def _deliver(self, first: RawChange | None, subscribers: tuple[_Subscriber, ...]) -> None:
         """Deliver ``first``, then whatever handlers wrote meanwhile, in order.
 
         Runs with the lock held, so one thread delivers at a time and every
@@ -525,12 +535,12 @@ class StateStore:
             queue.clear()
             self._dispatch_many(changes)
 
-    def _dispatch(self, change: _Raw, subscribers: tuple[_Subscriber, ...], views: bool = True) -> None:
+    def _dispatch(self, change: RawChange, subscribers: tuple[_Subscriber, ...], views: bool = True) -> None:
         namespace, key, value, removed, _, _ = change
         shared = type(value) is dict or type(value) is list
         for sub in subscribers:
             kind = sub.kind
-            if not sub.active or (kind is _BATCHED and not views):
+            if not sub.active or (kind >= _BATCHED and not views):
                 continue
             mine = copy_value(value) if shared else value  # each subscriber gets its own copy
             try:
@@ -541,23 +551,31 @@ class StateStore:
                         sub.remove(namespace, key)
                 elif kind == _CALLBACK:
                     sub.call(_make_change(change, mine))
+                elif kind == _VIEW:
+                    sub.call(change, True)
                 else:
                     sub.call([_make_change(change, value)])
             except Exception:
                 _report(sub.call, namespace, key)
 
-    def _dispatch_many(self, changes: list[_Raw]) -> None:
-        """Views hear a run of changes as one list; everyone else one change at a time."""
+    def _dispatch_many(self, changes: list[RawChange]) -> None:
+        """Views hear a run of changes first (``subscribe_batches`` as one list), then everyone else."""
         for sub in self._subscribers:
-            if sub.kind != _BATCHED:
+            if sub.kind < _BATCHED:
                 continue
             wanted = sub.namespaces
-            mine = [_make_change(c, c[2]) for c in changes if wanted is None or c[0] in wanted]
-            if mine and sub.active:
-                try:
-                    sub.call(mine)
-                except Exception:
-                    log.exception("state view %r raised; the other subscribers still run", sub.call)
+            mine = [c for c in changes if wanted is None or c[0] in wanted]
+            if not mine or not sub.active:
+                continue
+            try:
+                if sub.kind == _VIEW:
+                    last = mine[-1]
+                    for change in mine:  # a run (a batch() block) leaves for the views as one
+                        sub.call(change, change is last)
+                else:
+                    sub.call([_make_change(c, c[2]) for c in mine])
+            except Exception:
+                log.exception("state view %r raised; the other subscribers still run", sub.call)
         for change in changes:
             self._dispatch(change, self._route(change[0])[0], views=False)
 
@@ -569,7 +587,7 @@ def _report(subscriber: Callable[..., Any], namespace: str, key: str) -> None:
     )
 
 
-def _make_change(change: _Raw, value: Any) -> Change:
+def _make_change(change: RawChange, value: Any) -> Change:
     return tuple.__new__(Change, (*change[:2], value, *change[3:]))
 
 
