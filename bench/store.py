@@ -39,8 +39,8 @@ def bare_loop(n: int) -> None:
         handler("ns", "k", i)
 
 
-def store_loop(n: int) -> None:
-    store = StateStore()
+def store_loop(n: int, history: int = 1000) -> None:
+    store = StateStore(history=history)
 
     class Handler:
         def update_state(self, namespace, key, value):
@@ -70,6 +70,7 @@ def main() -> None:
     rates = {
         "bare dict + call": best_rate(bare_loop, args.n, args.repeats),
         "StateStore.set_state, 1 handler": best_rate(store_loop, args.n, args.repeats),
+        "  the same, history=0": best_rate(lambda n: store_loop(n, history=0), args.n, args.repeats),
         "traitlets set, 1 observer": best_rate(traitlets_loop, args.n, args.repeats),
     }
     for name, rate in rates.items():
@@ -77,6 +78,11 @@ def main() -> None:
     store = rates["StateStore.set_state, 1 handler"]
     print(f"store cost / bare loop   = {rates['bare dict + call'] / store:.2f}x  (goal <= 4x)")
     print(f"store speed / traitlets  = {store / rates['traitlets set, 1 observer']:.2f}x  (goal >= 3x)")
+    bare = rates["  the same, history=0"]
+    print(
+        f"  with history=0: {rates['bare dict + call'] / bare:.2f}x the bare loop, "
+        f"{bare / rates['traitlets set, 1 observer']:.2f}x traitlets; history costs {1e9 / store - 1e9 / bare:.0f} ns/op"
+    )
 
 
 if __name__ == "__main__":
