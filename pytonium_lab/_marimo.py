@@ -1,6 +1,6 @@
 """What a StateWidget needs from marimo (``mo.ui.anywidget(StateWidget(...))``).
 
-marimo runs cells without IPython, so the IPython hooks of ``_cell_flush`` do
+marimo runs cells without IPython, so the IPython hooks of ``_host_hooks`` do
 not exist there. This module gives the same three things through marimo's
 runtime:
 
@@ -17,7 +17,7 @@ runtime:
   when the kernel reaches it (marimo's own de-duplication works the same
   way); other messages are put back in order, untouched;
 - nothing for re-runs: marimo closes a re-run cell's widget comms itself
-  (``comm.close()``, without the widget's ``close()``); ``_cell_flush``
+  (``comm.close()``, without the widget's ``close()``); ``_host_hooks``
   closes the link when the comm closes, on every host.
 
 These are marimo internals (``marimo._runtime``, ``marimo._plugins``), so

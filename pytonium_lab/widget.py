@@ -21,7 +21,7 @@ import anywidget
 import traitlets
 
 from ._assets import inline_assets
-from ._cell_flush import close_with_host, flush_at_cell_end, pump_host
+from ._host_hooks import close_with_host, flush_at_cell_end, pump_host
 from ._kernel_route import cell_pumps, keep_cell_busy, on_our_subshell, route_to_subshell
 from ._link import StoreLink
 from ._page import inject_runtime, locate_page, static_text

@@ -11,7 +11,7 @@ import traitlets
 import pytonium_lab._page as page_module
 import pytonium_lab.widget as widget_module
 from pytonium_lab import StateStore, StateWidget
-from pytonium_lab._cell_flush import flush_all
+from pytonium_lab._host_hooks import flush_all
 from pytonium_lab._watch import FolderWatch
 
 PAGE = "<!doctype html><html><head><title>t</title></head><body>hi</body></html>"

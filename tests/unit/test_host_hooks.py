@@ -1,4 +1,4 @@
-"""The host glue without a server: _cell_flush (cell-end flush, closing with the host) and _marimo.
+"""The host glue without a server: _host_hooks (cell-end flush, closing with the host) and _marimo.
 
 Fakes stand in for a comm, IPython's shell and marimo's runtime; each test
 gets fresh module state.
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-import pytonium_lab._cell_flush as cf
+import pytonium_lab._host_hooks as cf
 import pytonium_lab._marimo as mm
 
 
