@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 REPO = Path(__file__).parents[2]
 NOTEBOOKS = REPO / "notebooks"
-NAMES = ["live_sensors.ipynb", "settings_panel.ipynb", "many_views.ipynb", "prototyping.ipynb"]
+NAMES = ["live_sensors.ipynb", "settings_panel.ipynb", "many_views.ipynb", "prototyping.ipynb", "shared_store.ipynb"]
 
 # Cells appended after Run All (headless: no browser, so no page runs): what each notebook claims.
 CHECKS = {
@@ -30,6 +30,7 @@ store.set_state("proto", "level", 12)
 print("slider follows:", slider.value)
 print("inspector:", type(inspector).__name__, inspector.store is store)
 """,
+    "shared_store.ipynb": "print('redis stopped:', redis_server.poll() is not None, 'feeder stopped:', feeder.poll() == 0)",
 }
 
 
@@ -74,12 +75,24 @@ def test_notebook_executes_with_nbclient(name: str, tmp_path: Path) -> None:
             "slider follows: 12",
             "inspector: Inspector True",
         ],
+        "shared_store.ipynb": [
+            "feeder status: running",
+            "the feeder runs at speed 4.0",
+            "feeder exit code: 0",
+            "feeder status: stopped (asked to stop) after",
+            "redis stopped: True feeder stopped: True",
+        ],
     }[name]
     for text in expected:
         assert text in outputs
     if name == "live_sensors.ipynb":  # the loop prints its own reading, not the background thread's
         loop = re.search(r"last temperature from the loop: (\S+)\nthe store holds: (\S+)", outputs)
         assert loop is not None and loop[1] == loop[2] and 30 <= float(loop[1]) <= 35, outputs
+    if name == "shared_store.ipynb":  # steered through control.speed: the other process writes faster
+        rates = [float(r) for r in re.findall(r"at speed \d: (\S+) writes/s", outputs)]
+        assert len(rates) == 2 and rates[1] > 2 * rates[0] > 0, outputs
+        last = re.search(r"stopped \(asked to stop\) after (\d+) writes\nlast count: (\d+)", outputs)
+        assert last is not None and last[1] == last[2], outputs
     if name == "prototyping.ipynb":
         assert "function drawBar" in (folder / "web" / "proto" / "level.html").read_text()
 
@@ -169,3 +182,19 @@ def test_prototyping_in_jupyterlab(lab_notebooks: Path, notebook_page) -> None:
     table = lab.run("store")
     assert "proto.level = 90  (trait:IntSlider.value" in table, table
     expect(lab.page.locator("table.pytonium-store").last).to_contain_text("trait:IntSlider.value")
+
+
+def test_shared_store_in_jupyterlab(lab_notebooks: Path, notebook_page) -> None:
+    lab = notebook_page("notebooks/shared_store.ipynb", run=False)
+    lab.run_all(timeout=90)
+    view = lab.view(0)
+    # The feeder's writes reached the view live, and its last status once it was asked to stop.
+    expect(view.locator("#status")).to_have_text(
+        re.compile(r"^stopped \(asked to stop\) after \d+ writes$"), timeout=20_000
+    )
+    writes = re.search(r"after (\d+) writes", view.locator("#status").text_content() or "")
+    assert writes is not None
+    expect(view.locator("#count")).to_have_text(writes[1])
+    expect(view.locator("#speed")).to_have_text("4")
+    expect(view.locator("#steer")).to_have_value("4")  # the page's slider follows control.speed
+    assert "feeder exit code: 0" in lab.output(10)
