@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -10,9 +11,11 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import quote
 
 import pytest
 import redis
+import trustme
 
 from pytonium_lab import StateStore
 from pytonium_lab._link import StoreLink
@@ -65,33 +68,56 @@ def free_port():
 
 
 class RedisServer:
-    """A redis-server on a free loopback port, its append-only file in ``folder``."""
+    """A redis-server on a free loopback port, its append-only file in ``folder``.
 
-    def __init__(self, folder, password=None):
+    With ``tls=True`` it serves TLS only (``--port 0 --tls-port``), with a certificate for
+    127.0.0.1 from a test CA (trustme) made now; ``ca_path`` is that CA's PEM and ``url`` a
+    ``rediss://`` URL that trusts it (redis-py's from_url takes ``ssl_ca_certs`` from the query).
+    """
+
+    def __init__(self, folder, password=None, tls=False):
         self.exe = shutil.which("redis-server")
         if self.exe is None:
             pytest.fail("redis-server is missing: apt-get install -y redis-server (scripts/setup.sh installs it)")
         self.folder = folder
         self.port = free_port()
         self.password = password
+        self.tls = tls
         auth = f":{password}@" if password else ""
-        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        if tls:
+            ca = trustme.CA()
+            cert = ca.issue_cert("127.0.0.1")
+            self.ca_path = str(folder / "ca.pem")
+            ca.cert_pem.write_to_path(self.ca_path)
+            cert.private_key_pem.write_to_path(str(folder / "key.pem"))
+            for i, pem in enumerate(cert.cert_chain_pems):
+                pem.write_to_path(str(folder / "cert.pem"), append=i > 0)
+            self.url = f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={quote(self.ca_path)}"
+        else:
+            self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         self.proc = None
         self.start()
 
     def start(self):
-        args = [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        args = [self.exe, "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        if self.tls:
+            args += ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            args += ["--tls-cert-file", "cert.pem", "--tls-key-file", "key.pem", "--tls-ca-cert-file", "ca.pem"]
+        else:
+            args += ["--port", str(self.port)]
         args += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
         if self.password:
             args += ["--requirepass", self.password]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, password=self.password)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, cwd=self.folder)
+        client = self.client()
         deadline = time.monotonic() + 10
         while True:
             try:
                 client.ping()
                 break
             except redis.ConnectionError:
+                if self.proc.poll() is not None:
+                    pytest.fail(f"redis-server exited with {self.proc.returncode}: {' '.join(args)}")
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
@@ -102,7 +128,10 @@ class RedisServer:
         self.proc.wait(10)
 
     def client(self):
-        return redis.Redis(port=self.port, password=self.password, decode_responses=True)
+        """A redis-py client of this server (TLS, trusting the test CA, when the server is TLS)."""
+        tls = {"ssl": True, "ssl_ca_certs": self.ca_path} if self.tls else {}
+        # 127.0.0.1, not redis-py's default "localhost": the certificate is for the address.
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, decode_responses=True, **tls)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -113,6 +142,13 @@ class RedisServer:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    srv = RedisServer(tmp_path_factory.mktemp("redis_tls"), tls=True)
     yield srv
     srv.stop()
 
@@ -235,6 +271,71 @@ def test_password(tmp_path, stores):
             StateStore.connect(f"redis://:wrong@127.0.0.1:{srv.port}/0", "pw")
         with pytest.raises(ConnectionError):
             StateStore.connect(f"redis://127.0.0.1:{srv.port}/0", "pw")
+    finally:
+        srv.stop()
+
+
+# ---- TLS (rediss://) ----------------------------------------------------------------
+
+
+def test_rediss_url_with_the_ca_shares_a_store_over_tls(tls_server, stores, name):
+    url = tls_server.url
+    assert url.startswith("rediss://127.0.0.1:") and "?ssl_ca_certs=" in url
+    a, b = connect(stores, url, name), connect(stores, url, name)
+    heard = []
+    b.subscribe(heard.append)
+    a.set_state("ns", "k", {"tls": [1, 2]})
+    wait_for(lambda: b.revision == 1)  # b's reader thread follows the stream over its own TLS connection
+    assert b.get_state("ns", "k") == {"tls": [1, 2]}
+    assert [(c.key, c.value, c.revision) for c in heard] == [("k", {"tls": [1, 2]}, 1)]
+    b.set_state("ns", "back", 2)
+    wait_for(lambda: a.get_state("ns", "back") == 2)
+    in_redis = tls_server.client().hgetall(f"pytonium_lab:{{{name}}}:state")  # a TLS client: no plain port
+    assert in_redis == {'["ns","k"]': '{"tls":[1,2]}', '["ns","back"]': "2"}
+    assert redis_revision(tls_server, name) == 2
+    other = spawn(tls_server, name, "snapshot")  # another process, connected with the same URL
+    out = json.loads(other.stdout.readline())
+    assert other.wait(10) == 0
+    assert out == {"state": {"ns": {"k": {"tls": [1, 2]}, "back": 2}}, "revision": 2}
+
+
+def _bad_tls_urls(server, tmp_path):
+    """URLs of the TLS server that must not connect, and a pattern of what the error must say."""
+    wrong_ca = str(tmp_path / "wrong_ca.pem")
+    trustme.CA().cert_pem.write_to_path(wrong_ca)
+    host_port = f"127.0.0.1:{server.port}/0"
+    untrusted = r"CERTIFICATE_VERIFY_FAILED\] certificate verify failed: self.signed certificate in certificate chain"
+    return [
+        (f"rediss://{host_port}", untrusted),  # no ssl_ca_certs: the system's CAs only
+        (f"rediss://{host_port}?ssl_ca_certs={quote(wrong_ca)}", untrusted),  # another trustme CA
+        # the right CA, but the certificate is for 127.0.0.1: redis-py checks the host name by default
+        (f"rediss://localhost:{server.port}/0?ssl_ca_certs={quote(server.ca_path)}", "Hostname mismatch"),
+        (f"redis://{host_port}", "Connection reset by peer"),  # plain text to the TLS-only port
+    ]
+
+
+def test_untrusted_tls_and_plain_text_fail_at_connect_at_once(tls_server, tmp_path):
+    for url, reason in _bad_tls_urls(tls_server, tmp_path):
+        start = time.monotonic()
+        with pytest.raises(ConnectionError, match=f"cannot reach Redis at {re.escape(url)}: .*{reason}"):
+            StateStore.connect(url, "lab")
+        assert time.monotonic() - start < 3, url
+
+
+def test_password_over_rediss(tmp_path, stores):
+    srv = RedisServer(tmp_path, password="s3cret", tls=True)
+    try:
+        assert srv.url.startswith("rediss://:s3cret@127.0.0.1:")
+        store = connect(stores, srv.url, "pw")
+        store.set_state("ns", "k", 1)
+        assert srv.client().hget("pytonium_lab:{pw}:state", '["ns","k"]') == "1"
+        wrong = srv.url.replace(":s3cret@", ":wrong@")
+        with pytest.raises(
+            ConnectionError, match=r"rediss://:\*\*\*@127\.0\.0\.1:\d+/0\?ssl_ca_certs=.*: invalid username-password"
+        ):
+            StateStore.connect(wrong, "pw")
+        with pytest.raises(ConnectionError, match=r"Redis at rediss://127\.0\.0\.1:.*authenticated"):
+            StateStore.connect(srv.url.replace(":s3cret@", ""), "pw")
     finally:
         srv.stop()
 
