@@ -40,7 +40,6 @@ of the outermost block; reads in the block show the state before it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import threading
@@ -48,9 +47,11 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -74,31 +75,36 @@ _WAIT = 10.0  # how long a writer waits for the reader to bring the changes orde
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 _SCHEMES = ("redis", "rediss", "unix")
 
-# KEYS: hash, revision, stream. ARGV: maxlen, then the writes as lines, three per change:
-# the field (JSON [namespace, key]), the value's JSON ("" removes the field) and the origin's
-# JSON. JSON text never holds a raw newline, so one string carries them all (redis-py packs
-# one big argument much faster than many small ones). Returns {id, revision, skipped}: skipped
-# lists the removals of missing fields (no change); id is "" when nothing changed.
+# KEYS: hash, revision, stream. ARGV: maxlen, then per change its field (JSON [namespace,
+# key]) and its value's JSON ("" removes the field), then every change's origin as JSON.
+# A write without removals is one HSET of all its fields: no parsing in Lua, and one effect
+# in the append-only file (a call per field costs as much again). The stream entry's data
+# is the arguments joined by newlines (JSON text never holds a raw newline). Returns {id,
+# revision, skipped}: skipped lists the removals of missing fields (no change); id is ""
+# when nothing changed.
 _WRITE = """
-local blob, n, skipped, at, i = ARGV[2], 0, {}, 1, 0
-local len = #blob
-while at <= len + 1 do
-  local e1 = string.find(blob, "\\n", at, true)
-  local e2 = string.find(blob, "\\n", e1 + 1, true)
-  local e3 = string.find(blob, "\\n", e2 + 1, true) or (len + 1)
-  local field, value = string.sub(blob, at, e1 - 1), string.sub(blob, e1 + 1, e2 - 1)
-  if value == "" then
-    if redis.call("HDEL", KEYS[1], field) == 1 then n = n + 1 else skipped[#skipped + 1] = i end
-  else
-    redis.call("HSET", KEYS[1], field, value)
-    n = n + 1
+local m = (#ARGV - 1) / 3
+local last, n, skipped = 2 * m + 1, 0, {}
+local removals = false
+for i = 3, last, 2 do
+  if ARGV[i] == "" then removals = true; break end
+end
+if removals then
+  for i = 2, last, 2 do
+    if ARGV[i + 1] ~= "" then
+      redis.call("HSET", KEYS[1], ARGV[i], ARGV[i + 1]); n = n + 1
+    elseif redis.call("HDEL", KEYS[1], ARGV[i]) == 1 then n = n + 1
+    else skipped[#skipped + 1] = (i - 2) / 2 end
   end
-  at, i = e3 + 1, i + 1
+else
+  for i = 2, last, 2000 do redis.call("HSET", KEYS[1], unpack(ARGV, i, math.min(i + 1999, last))) end
+  n = m
 end
 local skip = table.concat(skipped, ",")
 if n == 0 then return {"", tonumber(redis.call("GET", KEYS[2]) or "0"), skip} end
 local rev = redis.call("INCRBY", KEYS[2], n)
-local id = redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[1], "*", "rev", rev, "n", n, "data", blob, "skip", skip)
+local data = table.concat(ARGV, "\\n", 2)
+local id = redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[1], "*", "rev", rev, "n", n, "data", data, "skip", skip)
 return {id, rev, skip}
 """
 
@@ -110,9 +116,25 @@ if #last > 0 then id = last[1][1] end
 return {redis.call("GET", KEYS[2]) or "0", id, redis.call("HGETALL", KEYS[1])}
 """
 
-_Write = tuple[str, str, Any, bool, str]  # namespace, key, value, removed, origin
-_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-_loads = json.loads
+_Write = tuple[str, str, Any, bytes, str]  # namespace, key, value, its JSON (b"": a removal), origin
+_loads = orjson.loads
+
+
+def _encoded(namespace: str, key: str, value: Any) -> bytes:
+    """A clean value's JSON; a str Redis cannot hold (a lone surrogate) is refused, naming the key."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as error:
+        raise ValueError(f"{namespace}.{key}: {error} (a shared store holds UTF-8 text only)") from None
+
+
+@lru_cache(maxsize=65536)
+def _field(namespace: str, key: str) -> bytes:
+    """A key's hash field, cached: a store writes the same keys again and again."""
+    return _encoded(namespace, key, [namespace, key])
+
+
+_origin = lru_cache(maxsize=1024)(orjson.dumps)
 _Reply = list[tuple[str, list[tuple[str, dict[str, str]]]]] | None  # what XREAD returns
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
@@ -190,12 +212,22 @@ class SharedStore(StateStore):
         """Order the change in Redis, apply it here, and notify subscribers (see the module docstring)."""
         check_name(namespace, key)
         value = clean_value(namespace, key, value)
-        self._write([(namespace, key, value, False, origin)])
+        write = (namespace, key, value, _encoded(namespace, key, value), origin)
+        pending = self._batch.writes
+        if pending is None:
+            self._send([write])
+        else:
+            pending.append(write)
 
     def remove_state(self, namespace: str, key: str, *, origin: str = PYTHON) -> bool:
         """Remove a key everywhere; returns whether it existed (in a batch: whether it exists here now)."""
         check_name(namespace, key)
-        return self._write([(namespace, key, None, True, origin)])
+        write = (namespace, key, None, b"", origin)
+        pending = self._batch.writes
+        if pending is None:
+            return self._send([write])
+        pending.append(write)
+        return key in self._data.get(namespace, ())
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -219,20 +251,12 @@ class SharedStore(StateStore):
                 if ok and writes:
                     self._send(writes)
 
-    def _write(self, writes: list[_Write]) -> bool:
-        pending = self._batch.writes
-        if pending is not None:
-            pending.extend(writes)
-            namespace, key = writes[0][:2]
-            return key in self._data.get(namespace, ())
-        return self._send(writes)
-
     def _send(self, writes: list[_Write]) -> bool:
         """Order ``writes`` in Redis (one script call), then apply them here; whether anything changed."""
-        lines: list[str] = []
-        for namespace, key, value, removed, origin in writes:
-            lines += (_dumps([namespace, key]), "" if removed else _dumps(value), _dumps(origin))
-        args = (self._maxlen, "\n".join(lines))
+        args: list[int | bytes] = [self._maxlen]
+        for namespace, key, _, encoded, _ in writes:
+            args += (_field(namespace, key), encoded)
+        args += [_origin(write[4]) for write in writes]
         try:
             entry_id, last, skip = self._write_script(keys=self._keys, args=args)
         except _REDIS_ERRORS as error:
@@ -243,7 +267,10 @@ class SharedStore(StateStore):
         skipped = {int(i) for i in skip.split(",")} if skip else set()
         changes = [w for i, w in enumerate(writes) if i not in skipped]
         first = last - len(changes) + 1
-        raws = [(*w, first + i) for i, w in enumerate(changes)]
+        raws = [
+            (ns, key, value, not encoded, origin, first + i)
+            for i, (ns, key, value, encoded, origin) in enumerate(changes)
+        ]
         self._settle(first, last, raws)
         return True
 
@@ -388,12 +415,13 @@ def _parse(fields: dict[str, str], first: int) -> list[RawChange]:
     skip = fields["skip"]
     skipped = {int(i) for i in skip.split(",")} if skip else set()
     lines = fields["data"].split("\n")
+    m = len(lines) // 3
     items = _loads(f"[{','.join(line or 'null' for line in lines)}]")  # one parse for the whole entry
     raws: list[RawChange] = []
-    for i in range(0, len(items), 3):
-        if i // 3 not in skipped:
-            (namespace, key), value, origin = items[i : i + 3]
-            raws.append((namespace, key, value, not lines[i + 1], origin, first + len(raws)))
+    for i in range(m):
+        if i not in skipped:
+            namespace, key = items[2 * i]
+            raws.append((namespace, key, items[2 * i + 1], not lines[2 * i + 1], items[2 * m + i], first + len(raws)))
     return raws
 
 
