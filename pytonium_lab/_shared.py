@@ -175,6 +175,7 @@ class SharedStore(StateStore):
         # so a writer waiting for the reader never blocks the reader.
         self._arrived = threading.Condition(self._lock)
         self._closed = threading.Event()
+        self._reader_id: int | None = None  # the reader's Redis client id, for CLIENT UNBLOCK
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
         try:
@@ -199,7 +200,14 @@ class SharedStore(StateStore):
             return
         self._closed.set()
         if self._reader is not threading.current_thread():
-            self._reader.join(timeout=_BLOCK_MS / 1000 + 2)
+            deadline = time.monotonic() + _BLOCK_MS / 1000 + 2
+            while self._reader.is_alive() and time.monotonic() < deadline:
+                if self._reader_id is not None:
+                    try:  # end its XREAD BLOCK now, not when it times out (again: it may not have blocked yet)
+                        self._client.client_unblock(self._reader_id)
+                    except _REDIS_ERRORS:
+                        pass
+                self._reader.join(timeout=0.02)
         self._client.close()
 
     def __repr__(self) -> str:
@@ -338,6 +346,8 @@ class SharedStore(StateStore):
         try:
             while not self._closed.is_set():
                 try:
+                    if self._reader_id is None:
+                        self._reader_id = int(client.client_id())
                     if resync:
                         revision, last_id, state = self._read_snapshot(client)
                         self._hand_over((revision, state))
@@ -348,6 +358,7 @@ class SharedStore(StateStore):
                     if not resync:
                         log.warning("shared store %r lost Redis at %s (%s); retrying", self.name, self._where, error)
                     resync = True
+                    self._reader_id = None  # a new connection has a new id
                     self._closed.wait(RETRY)
                     continue
                 for _, entries in reply or ():
