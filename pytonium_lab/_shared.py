@@ -71,6 +71,14 @@ RETRY = 0.2
 """Seconds between the reader's attempts to reach Redis again."""
 _BLOCK_MS = 500  # how long one XREAD waits, which bounds how long close() waits for the reader
 _WAIT = 10.0  # how long a writer waits for the reader to bring the changes ordered before its own
+_QUIET = 0.005
+"""After a read that brought only this process's own writes, how long the reader waits before
+it blocks on the stream again. Every write wakes every blocked reader, its own process's
+too, and in a tight loop of writes those wake-ups cost more than the writes: 2,000-3,400
+writes/s with a reader that blocks again at once, 3,900-4,500 with this wait, 5,700-7,300
+with no reader at all (one run each, everysec). A writer that finds changes of others
+ordered before its own ends the wait (``_poke``), so other processes' changes arrive at
+most this much later, and only just after this process wrote."""
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 _SCHEMES = ("redis", "rediss", "unix")
@@ -175,6 +183,7 @@ class SharedStore(StateStore):
         # so a writer waiting for the reader never blocks the reader.
         self._arrived = threading.Condition(self._lock)
         self._closed = threading.Event()
+        self._poke = threading.Event()  # the reader's quiet wait ends early: a writer needs it, or close()
         self._reader_id: int | None = None  # the reader's Redis client id, for CLIENT UNBLOCK
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
@@ -199,6 +208,7 @@ class SharedStore(StateStore):
         if self._closed.is_set():
             return
         self._closed.set()
+        self._poke.set()
         if self._reader is not threading.current_thread():
             deadline = time.monotonic() + _BLOCK_MS / 1000 + 2
             while self._reader.is_alive() and time.monotonic() < deadline:
@@ -295,6 +305,7 @@ class SharedStore(StateStore):
                     return
                 if threading.current_thread() is self._reader:
                     return  # a handler on the reader: it applies this write when it reads it
+                self._poke.set()  # the reader may be in its quiet wait
                 left = deadline - time.monotonic()
                 if left <= 0:
                     log.warning(
@@ -361,6 +372,7 @@ class SharedStore(StateStore):
                     self._reader_id = None  # a new connection has a new id
                     self._closed.wait(RETRY)
                     continue
+                news = False
                 for _, entries in reply or ():
                     for entry_id, fields in entries:
                         last = int(fields["rev"])
@@ -373,9 +385,13 @@ class SharedStore(StateStore):
                             break
                         if last > self._revision:  # not our own write, applied already by its writer
                             self._hand_over((last - n + 1, last, _parse(fields, last - n + 1)))
+                            news = True
                         revision, last_id = last, entry_id
                     if resync:
                         break
+                if reply and not news and not resync:
+                    self._poke.wait(_QUIET)
+                    self._poke.clear()
         except Exception:
             log.exception("shared store %r: the reader thread stopped", self.name)
         finally:

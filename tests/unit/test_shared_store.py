@@ -165,6 +165,39 @@ def test_handler_write_and_restore_work(server, stores, name):
     assert b.get_state("ns", "ping") == 1
 
 
+def test_others_changes_arrive_promptly_while_this_store_writes_in_a_tight_loop(server, stores, name):
+    """The reader waits a little after reads of only its own writes: others' changes must still come soon."""
+    busy, other = connect(stores, server.url, name), connect(stores, server.url, name)
+    delays = []
+
+    class Heard:
+        def update_state(self, namespace, key, value):
+            delays.append((time.perf_counter_ns() - value) / 1e6)
+
+    busy.add_state_handler(Heard(), ["other"])
+    stop = threading.Event()
+
+    def write_now_and_then():
+        while not stop.wait(0.03):
+            other.set_state("other", "t", time.perf_counter_ns())
+
+    thread = threading.Thread(target=write_now_and_then)
+    thread.start()
+    writes = 0
+    start = time.monotonic()
+    while time.monotonic() - start < 1.5:
+        busy.set_state("busy", "n", writes)
+        writes += 1
+    stop.set()
+    thread.join()
+    wait_for(lambda: busy.revision == other.revision)
+    heard = other.get_state("other", "t") is not None and len(delays)
+    assert heard >= 20, f"heard {heard} of the other store's writes in 1.5 s"
+    assert max(delays) < 150, f"the other store's writes arrived up to {max(delays):.1f} ms late: {sorted(delays)[-5:]}"
+    assert busy.snapshot() == other.snapshot()
+    assert writes > 100
+
+
 def test_bad_url_and_name(server, stores):
     for url in ("http://127.0.0.1:6379", "", 6379, None):
         with pytest.raises(ValueError, match="url"):
