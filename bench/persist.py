@@ -38,21 +38,32 @@ def run(n: int, keys: int, folder: str | None) -> tuple[float, float]:
     return loop, flush
 
 
+def compare(n: int, keys: int, repeats: int, folder: str) -> tuple[float, float, float]:
+    """Best seconds without and with persist, interleaved, and the best final flush."""
+    bare, persisted, flush = float("inf"), float("inf"), float("inf")
+    for _ in range(repeats):
+        bare = min(bare, run(n, keys, None)[0])
+        loop, last = run(n, keys, folder)
+        persisted, flush = min(persisted, loop), min(flush, last)
+    return bare, persisted, flush
+
+
+def report(n: int, repeats: int) -> None:
+    """Print both loops' rows (bench/shared.py prints them too: issue 9 asks for one run)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for keys in (1, 1_000):
+            bare, persisted, flush = compare(n, keys, repeats, folder)
+            label = f"{n:,} writes over {keys:,} key{'s' if keys > 1 else ''}"
+            print(f"{label:32s} without persist {bare * 1e3:7.1f} ms   with persist {persisted * 1e3:7.1f} ms")
+            print(f"{'':32s} persist cost = {persisted / bare:.3f}x  (goal < 1.10x); final flush {flush * 1e3:.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        for keys in (1, 1_000):
-            bare, persisted, flush = float("inf"), float("inf"), float("inf")
-            for _ in range(args.repeats):
-                bare = min(bare, run(args.n, keys, None)[0])
-                loop, last = run(args.n, keys, folder)
-                persisted, flush = min(persisted, loop), min(flush, last)
-            label = f"{args.n:,} writes over {keys:,} key{'s' if keys > 1 else ''}"
-            print(f"{label:32s} without persist {bare * 1e3:7.1f} ms   with persist {persisted * 1e3:7.1f} ms")
-            print(f"{'':32s} persist cost = {persisted / bare:.3f}x  (goal < 1.10x); final flush {flush * 1e3:.1f} ms")
+    report(args.n, args.repeats)
 
 
 if __name__ == "__main__":

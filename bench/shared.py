@@ -1,17 +1,44 @@
 """A store shared through Redis: cross-process latency and write throughput, against raw redis-py, same run.
 
-Starts its own redis-server (appendonly yes, appendfsync always unless
-``--fsync``) on a free loopback port in a temp folder. Anchors: a raw redis-py
-``PING`` and an ``EVALSHA`` of a one-line write script, round trips from this
-process. Measured: ``set_state`` here -> the handler in another process (both
-clocks are CLOCK_MONOTONIC), p50/p99; then changes/s of a writing loop with and
-without ``batch()`` (batches of 100) while the other process follows.
-Goals (issue 9): p50 within 2x of the anchor; >= 50,000 changes/s with batches.
+For each ``appendfsync`` setting (``always``: every acknowledged write is on
+disk; ``everysec``: Redis's default with an append-only file), the script
+starts its own redis-server on a free loopback port in a temp folder, then two
+other processes: one follows a store with ``StateStore.connect`` and a handler,
+one follows a stream with plain redis-py (``XREAD BLOCK``). Both stay attached
+for the whole run, so every measurement sees the same machine.
+
+Latency, samples interleaved one by one (1 ms apart):
+
+- *raw round trip* (the anchor): a redis-py ``EVALSHA`` of a hand-written
+  script doing a write's work (``HSET``, ``INCRBY``, ``XADD``) to the stream
+  the raw follower follows, timed here: what one write costs when another
+  process waits for it, as every cross-process change has one;
+- the same write to a stream nobody follows, for comparison: on 2 cores it is
+  much faster, since no third process wakes to compete for a core;
+- *raw cross-process*: that write here -> ``XREAD`` returning in the raw
+  follower (what hand-written redis-py delivers);
+- *ours*: ``set_state`` here -> the handler in the other process.
+
+Both clocks are CLOCK_MONOTONIC (``perf_counter_ns``), so delays across the
+processes are comparable.
+
+Throughput, runs interleaved, best of five: changes/s of a loop of
+``set_state`` one at a time and in ``batch()`` blocks of 100, while the other
+process follows; anchors: raw redis-py doing the same writes (one ``EVALSHA``
+per change; one transaction of ``HSET`` of 100 fields, ``INCRBY`` and ``XADD``
+per batch) while the raw follower follows.
+
+Last, the cost ``persist()`` adds to a 100,000-write loop (``bench/persist.py``'s
+measurement, run here too).
+
+Goals (issue 9): ours p50 within 2x of the raw round trip; >= 50,000 changes/s
+with batches of 100; persist under 10%.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import shutil
@@ -19,10 +46,22 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from typing import Any
 
 import redis
+from persist import report as report_persist  # bench/persist.py, beside this script
 
 from pytonium_lab import StateStore
+
+RAW_WRITE = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local rev = redis.call('INCRBY', KEYS[2], 1)
+return redis.call('XADD', KEYS[3], 'MAXLEN', '~', 10000, '*', 'rev', rev, 'data', ARGV[2])
+"""
+RAW_KEYS = ["raw:state", "raw:revision", "raw:log"]
+IDLE_KEYS = ["idle:state", "idle:revision", "idle:log"]  # a stream nobody follows
+BATCH = 100
 
 
 def free_port() -> int:
@@ -55,91 +94,174 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, len(ordered) * 99 // 100)]
 
 
-def round_trips(call, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        call()
-        out.append((time.perf_counter() - start) * 1e6)
-    return out
-
-
-def listener(url: str, n: int, ready, results) -> None:
-    """The other process: record set_state -> handler delays (µs) until ``n`` arrived."""
+def our_follower(url: str, ready: Any, stop: Any, results: Any) -> None:
+    """The other process with a store: record set_state -> handler delays (µs) of key ``lat.t``."""
     store = StateStore.connect(url, "bench")
     delays: list[float] = []
 
     class Handler:
-        def update_state(self, namespace, key, value):
+        def update_state(self, namespace: str, key: str, value: Any) -> None:
             if key == "t":
                 delays.append((time.perf_counter_ns() - value) / 1000)
 
     store.add_state_handler(Handler(), ["lat"])
     ready.set()
-    deadline = time.monotonic() + 120
-    while len(delays) < n and time.monotonic() < deadline:
-        time.sleep(0.01)
+    stop.wait()
     results.put(delays)
     store.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=2000, help="latency samples")
-    parser.add_argument("--fsync", default="always", choices=["always", "everysec", "no"])
-    opts = parser.parse_args()
+def raw_follower(url: str, ready: Any, stop: Any, results: Any) -> None:
+    """The other process with plain redis-py: record write -> XREAD delays (µs) of entries with a time."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    delays: list[float] = []
+    last = "$"
+    ready.set()
+    while not stop.is_set():
+        reply = client.xread({RAW_KEYS[2]: last}, count=1000, block=100)
+        now = time.perf_counter_ns()
+        for _, entries in reply or ():
+            for entry_id, fields in entries:
+                if fields["data"].startswith("{"):
+                    delays.append((now - json.loads(fields["data"])["t"]) / 1000)
+                last = entry_id
+    results.put(delays)
+
+
+def timed(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return (time.perf_counter() - start) * 1e6
+
+
+def rate(changes: int, loop: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    loop()
+    return changes / (time.perf_counter() - start)
+
+
+def measure(fsync: str, n: int) -> dict[str, Any]:
     folder = tempfile.mkdtemp(prefix="pytonium_bench_redis_")
-    proc, url = start_redis(folder, opts.fsync)
+    proc, url = start_redis(folder, fsync)
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    followers = []
     try:
-        raw = redis.Redis.from_url(url)
-        write = raw.register_script("return redis.call('INCR', KEYS[1])")
-        round_trips(raw.ping, 200)
-        ping = percentiles(round_trips(raw.ping, opts.n))
-        evalsha = percentiles(round_trips(lambda: write(keys=["anchor"]), opts.n))
-
-        ctx = multiprocessing.get_context("spawn")
-        ready, results = ctx.Event(), ctx.Queue()
-        other = ctx.Process(target=listener, args=(url, opts.n, ready, results))
-        other.start()
-        ready.wait(30)
+        for target in (our_follower, raw_follower):
+            ready, results = ctx.Event(), ctx.Queue()
+            process = ctx.Process(target=target, args=(url, ready, stop, results), daemon=True)
+            process.start()
+            followers.append((process, ready, results))
+        for _, ready, _ in followers:
+            ready.wait(30)
+        raw = redis.Redis.from_url(url, decode_responses=True)
+        raw_write = raw.register_script(RAW_WRITE)
         store = StateStore.connect(url, "bench")
-        for _ in range(opts.n):
-            store.set_state("lat", "t", time.perf_counter_ns())
-            time.sleep(0.001)
-        latency = percentiles(results.get(timeout=60))
-        other.join(10)
+        time.sleep(0.3)
 
-        follower_ready, follower_results = ctx.Event(), ctx.Queue()
-        follower = ctx.Process(target=listener, args=(url, 10**9, follower_ready, follower_results), daemon=True)
-        follower.start()  # another process follows every write, as it would in use
-        follower_ready.wait(30)
-        n_plain = 3000
-        start = time.perf_counter()
-        for i in range(n_plain):
-            store.set_state("tp", "k", i)
-        plain = n_plain / (time.perf_counter() - start)
-        batches = 300
-        start = time.perf_counter()
-        for _ in range(batches):
-            with store.batch():
-                for i in range(100):
-                    store.set_state("tp", f"k{i}", i)
-        batched = batches * 100 / (time.perf_counter() - start)
-        follower.terminate()
+        def raw_sample() -> None:
+            data = json.dumps({"t": time.perf_counter_ns()})
+            raw_write(keys=RAW_KEYS, args=['["lat","t"]', data])
+
+        def idle_sample() -> None:
+            raw_write(keys=IDLE_KEYS, args=['["lat","t"]', "0"])
+
+        ping, idle, round_trip = [], [], []
+        for i in range(n):  # interleaved, and each kind goes first half of the time
+            kinds = (0, 1, 2, 3) if i % 2 else (3, 2, 1, 0)
+            for kind in kinds:
+                if kind == 0:
+                    ping.append(timed(raw.ping))
+                elif kind == 1:
+                    idle.append(timed(idle_sample))
+                elif kind == 2:
+                    round_trip.append(timed(raw_sample))
+                else:
+                    store.set_state("lat", "t", time.perf_counter_ns())
+                time.sleep(0.001)
+
+        def ours_one() -> None:
+            for i in range(3 * BATCH):
+                store.set_state("tp", "k", i)
+
+        def raw_one() -> None:
+            for i in range(3 * BATCH):
+                raw_write(keys=RAW_KEYS, args=['["tp","k"]', str(i)])
+
+        def ours_batched() -> None:
+            for _ in range(100):
+                with store.batch():
+                    for i in range(BATCH):
+                        store.set_state("tp", f"k{i}", i)
+
+        def raw_batched() -> None:
+            for _ in range(100):
+                pipe = raw.pipeline(transaction=True)
+                fields = {json.dumps(["tp", f"k{i}"]): str(i) for i in range(BATCH)}
+                pipe.hset(RAW_KEYS[0], mapping=fields)
+                pipe.incrby(RAW_KEYS[1], BATCH)
+                pipe.xadd(RAW_KEYS[2], {"n": BATCH, "data": "\n".join(f"{k}\n{v}" for k, v in fields.items())})
+                pipe.execute()
+
+        best = {"ours one": 0.0, "raw one": 0.0, "ours batched": 0.0, "raw batched": 0.0}
+        for _ in range(5):
+            best["raw one"] = max(best["raw one"], rate(3 * BATCH, raw_one))
+            best["ours one"] = max(best["ours one"], rate(3 * BATCH, ours_one))
+            best["raw batched"] = max(best["raw batched"], rate(100 * BATCH, raw_batched))
+            best["ours batched"] = max(best["ours batched"], rate(100 * BATCH, ours_batched))
+        stop.set()
+        ours, raw_cross = (results.get(timeout=60) for _, _, results in followers)
         store.close()
+        raw.close()
     finally:
+        stop.set()
+        for process, _, _ in followers:
+            process.join(10)
         proc.terminate()
         proc.wait(10)
         shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "ping": percentiles(ping),
+        "idle": percentiles(idle),
+        "round trip": percentiles(round_trip),
+        "raw cross": percentiles(raw_cross),
+        "ours": percentiles(ours),
+        "samples": (len(ours), len(raw_cross)),
+        **best,
+    }
 
-    print(f"redis-server {url}, appendfsync {opts.fsync}, {os.cpu_count()} cores")
-    print(f"anchor PING round trip          p50 {ping[0]:7.1f} µs  p99 {ping[1]:7.1f} µs")
-    print(f"anchor EVALSHA write round trip p50 {evalsha[0]:7.1f} µs  p99 {evalsha[1]:7.1f} µs")
-    print(f"set_state -> handler, 2 procs   p50 {latency[0]:7.1f} µs  p99 {latency[1]:7.1f} µs")
-    print(f"  ratio p50: {latency[0] / ping[0]:.2f}x PING, {latency[0] / evalsha[0]:.2f}x EVALSHA (goal <= 2x)")
-    print(
-        f"throughput: {plain:9,.0f} changes/s one at a time, {batched:9,.0f} changes/s in batches of 100 (goal >= 50,000)"
-    )
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=1500, help="latency samples of each kind")
+    parser.add_argument("--fsync", nargs="*", default=["always", "everysec"], choices=["always", "everysec", "no"])
+    opts = parser.parse_args()
+    print(f"{os.cpu_count()} cores; {opts.n} latency samples of each kind, interleaved")
+    for fsync in opts.fsync:
+        r = measure(fsync, opts.n)
+        trip = r["round trip"]
+        print(f"\nappendfsync {fsync} (heard: ours {r['samples'][0]}, raw {r['samples'][1]} of {opts.n})")
+        print(f"  raw PING round trip                   p50 {r['ping'][0]:7.1f} µs  p99 {r['ping'][1]:7.1f} µs")
+        print(f"  raw write round trip, nobody follows  p50 {r['idle'][0]:7.1f} µs  p99 {r['idle'][1]:7.1f} µs")
+        print(f"  raw write round trip (anchor)         p50 {trip[0]:7.1f} µs  p99 {trip[1]:7.1f} µs")
+        for label, key in (
+            ("raw write -> XREAD, other process", "raw cross"),
+            ("set_state -> handler, other process", "ours"),
+        ):
+            p50, p99 = r[key]
+            print(
+                f"  {label:37s} p50 {p50:7.1f} µs  p99 {p99:7.1f} µs   = {p50 / trip[0]:.2f}x / {p99 / trip[1]:.2f}x anchor"
+            )
+        ours, raw_cross, idle = r["ours"][0], r["raw cross"][0], r["idle"][0]
+        print(f"  ours p50 = {ours / raw_cross:.2f}x raw cross-process, {ours / idle:.2f}x a write nobody follows")
+        print("  (goal: ours p50 <= 2x anchor)")
+        for kind in ("one", "batched"):
+            ours, raw = r[f"ours {kind}"], r[f"raw {kind}"]
+            label = "one at a time" if kind == "one" else f"batches of {BATCH}"
+            print(f"  throughput {label:16s} ours {ours:9,.0f}/s   raw redis-py {raw:9,.0f}/s   = {ours / raw:.2f}x")
+        print("  (goal: >= 50,000 changes/s in batches of 100)")
+    print("\npersist() on a plain store, same run:")
+    report_persist(100_000, 7)
 
 
 if __name__ == "__main__":
