@@ -124,7 +124,8 @@ if #last > 0 then id = last[1][1] end
 return {redis.call("GET", KEYS[2]) or "0", id, redis.call("HGETALL", KEYS[1])}
 """
 
-_Write = tuple[str, str, Any, bytes, str]  # namespace, key, value, its JSON (b"": a removal), origin
+# namespace, key, value, origin, then as JSON: the field, the value (b"": a removal) and the origin
+_Write = tuple[str, str, Any, str, bytes, bytes, bytes]
 _loads = orjson.loads
 
 
@@ -142,7 +143,20 @@ def _field(namespace: str, key: str) -> bytes:
     return _encoded(namespace, key, [namespace, key])
 
 
-_origin = lru_cache(maxsize=1024)(orjson.dumps)
+def _origin(origin: str) -> bytes:
+    if type(origin) is not str:
+        raise TypeError(f"origin must be a str, got {type(origin).__name__} {origin!r}")
+    return _origin_json(origin)
+
+
+@lru_cache(maxsize=1024)
+def _origin_json(origin: str) -> bytes:
+    try:
+        return orjson.dumps(origin)
+    except orjson.JSONEncodeError as error:
+        raise ValueError(f"origin {origin!r}: {error} (a shared store holds UTF-8 text only)") from None
+
+
 _Reply = list[tuple[str, list[tuple[str, dict[str, str]]]]] | None  # what XREAD returns
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
@@ -230,7 +244,8 @@ class SharedStore(StateStore):
         """Order the change in Redis, apply it here, and notify subscribers (see the module docstring)."""
         check_name(namespace, key)
         value = clean_value(namespace, key, value)
-        write = (namespace, key, value, _encoded(namespace, key, value), origin)
+        encoded = _encoded(namespace, key, value)
+        write = (namespace, key, value, origin, _field(namespace, key), encoded, _origin(origin))
         pending = self._batch.writes
         if pending is None:
             self._send([write])
@@ -240,7 +255,7 @@ class SharedStore(StateStore):
     def remove_state(self, namespace: str, key: str, *, origin: str = PYTHON) -> bool:
         """Remove a key everywhere; returns whether it existed (in a batch: whether it exists here now)."""
         check_name(namespace, key)
-        write = (namespace, key, None, b"", origin)
+        write = (namespace, key, None, origin, _field(namespace, key), b"", _origin(origin))
         pending = self._batch.writes
         if pending is None:
             return self._send([write])
@@ -272,9 +287,9 @@ class SharedStore(StateStore):
     def _send(self, writes: list[_Write]) -> bool:
         """Order ``writes`` in Redis (one script call), then apply them here; whether anything changed."""
         args: list[int | bytes] = [self._maxlen]
-        for namespace, key, _, encoded, _ in writes:
-            args += (_field(namespace, key), encoded)
-        args += [_origin(write[4]) for write in writes]
+        for write in writes:
+            args += write[4:6]
+        args += [write[6] for write in writes]
         try:
             entry_id, last, skip = self._write_script(keys=self._keys, args=args)
         except _REDIS_ERRORS as error:
@@ -285,10 +300,7 @@ class SharedStore(StateStore):
         skipped = {int(i) for i in skip.split(",")} if skip else set()
         changes = [w for i, w in enumerate(writes) if i not in skipped]
         first = last - len(changes) + 1
-        raws = [
-            (ns, key, value, not encoded, origin, first + i)
-            for i, (ns, key, value, encoded, origin) in enumerate(changes)
-        ]
+        raws = [(w[0], w[1], w[2], not w[5], w[3], first + i) for i, w in enumerate(changes)]
         self._settle(first, last, raws)
         return True
 

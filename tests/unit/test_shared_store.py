@@ -207,6 +207,49 @@ def test_bad_url_and_name(server, stores):
             StateStore.connect(server.url, bad)
 
 
+def test_a_batch_larger_than_one_hset_call_is_one_change(server, stores, name):
+    """The script sets at most 1,000 fields per HSET call: 2,500 take three calls, one stream entry."""
+    a, b = connect(stores, server.url, name), connect(stores, server.url, name)
+    with a.batch():
+        for i in range(2500):
+            a.set_state("big", f"k{i}", i)
+    assert a.revision == 2500
+    with a.batch():  # removals take the script's other path
+        for i in range(0, 2500, 2):
+            a.remove_state("big", f"k{i}")
+        a.remove_state("big", "missing")
+        a.set_state("big", "k0", "back")
+    assert a.revision == 2500 + 1250 + 1
+    expected = {"big": {"k0": "back", **{f"k{i}": i for i in range(1, 2500, 2)}}}
+    wait_for(lambda: b.revision == a.revision)
+    assert a.snapshot() == b.snapshot() == connect(stores, server.url, name).snapshot() == expected
+    assert server.client().xlen(f"pytonium_lab:{{{name}}}:log") == 2
+
+
+def test_bad_writes_name_the_key_and_change_nothing_here_or_in_redis(server, stores, name):
+    a = connect(stores, server.url, name)
+    a.set_state("ns", "kept", 1)
+    bad = [
+        (lambda: a.set_state("ns", "k", ["ok", "\ud800"]), ValueError, r"ns\.k: .*surrogates"),
+        (lambda: a.set_state("ns", "\udfff", 1), ValueError, "surrogates"),
+        (lambda: a.remove_state("\ud800", "k"), ValueError, "surrogates"),
+        (lambda: a.set_state("ns", "k", 1, origin="\ud800"), ValueError, "origin .*surrogates"),
+        (lambda: a.set_state("ns", "k", 1, origin=["page"]), TypeError, "origin must be a str, got list"),
+        (lambda: a.set_state("ns", "k", 2**60), ValueError, r"ns\.k: int"),
+        (lambda: a.set_state("ns", "", 1), ValueError, "key must not be empty"),
+    ]
+    for call, error, message in bad:
+        with pytest.raises(error, match=message):
+            call()
+    with a.batch():  # a refused write in a block: the block's other writes still go
+        a.set_state("ns", "in batch", True)
+        with pytest.raises(ValueError, match="surrogates"):
+            a.set_state("ns", "k", "\ud800")
+    assert a.snapshot() == {"ns": {"kept": 1, "in batch": True}}
+    assert a.revision == redis_revision(server, name) == 2
+    assert len(server.client().hgetall(f"pytonium_lab:{{{name}}}:state")) == 2
+
+
 def test_unreachable_at_connect_is_a_clear_error_at_once():
     url = f"redis://127.0.0.1:{free_port()}/0"
     start = time.monotonic()
