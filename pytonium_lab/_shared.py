@@ -225,12 +225,13 @@ class SharedStore(StateStore):
         self._poke.set()
         if self._reader is not threading.current_thread():
             deadline = time.monotonic() + _BLOCK_MS / 1000 + 2
+            reachable = True
             while self._reader.is_alive() and time.monotonic() < deadline:
-                if self._reader_id is not None:
+                if reachable and self._reader_id is not None:
                     try:  # end its XREAD BLOCK now, not when it times out (again: it may not have blocked yet)
                         self._client.client_unblock(self._reader_id)
                     except _REDIS_ERRORS:
-                        pass
+                        reachable = False  # then its read fails soon too; don't wait for timeouts again
                 self._reader.join(timeout=0.02)
         self._client.close()
 

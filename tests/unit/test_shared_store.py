@@ -493,6 +493,32 @@ def test_unreachable_redis_raises_and_leaves_the_store_unchanged(tmp_path, store
         srv.stop()
 
 
+def test_close_is_prompt_with_redis_up_or_gone(tmp_path, name):
+    """close() ends the reader's blocking read at once (it used to wait for its 0.5 s timeout)."""
+    srv = RedisServer(tmp_path)
+    try:
+        times = []
+        for _ in range(5):
+            store = StateStore.connect(srv.url, name)
+            store.set_state("ns", "k", 1)
+            time.sleep(0.05)  # the reader is in its blocking read now
+            start = time.monotonic()
+            store.close()
+            times.append(time.monotonic() - start)
+            assert not store._reader.is_alive()
+            store.close()  # idempotent
+            assert store.get_state("ns", "k") == 1  # the local state stays readable
+        assert max(times) < 0.2, times
+        store = StateStore.connect(srv.url, name)
+        srv.kill()
+        start = time.monotonic()
+        store.close()
+        assert time.monotonic() - start < 3.0
+        assert not store._reader.is_alive()
+    finally:
+        srv.stop()
+
+
 def test_a_process_behind_the_stream_cap_resyncs_from_a_snapshot(server, stores, name):
     writer = connect(stores, server.url, name, maxlen=10)
     slow = connect(stores, server.url, name)
