@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
+from string import Template
 
 import pytest
 
@@ -14,15 +16,7 @@ from .helpers import DevTools, wait_for
 
 pytestmark = pytest.mark.e2e
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head><body>
-<p id="title">{title}</p><p id="n">--</p>
-<script>
-  function onReady() {{
-    Pytonium.appState.registerForStateUpdates("ev", ["demo"], false, true);
-    window.addEventListener("ev", (e) => {{ document.getElementById("n").textContent = e.detail.value; }});
-  }}
-  if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
-</script></body></html>"""
+PAGE = Template((Path(__file__).resolve().parents[1] / "pages" / "title_counter.html").read_text())
 
 
 TITLE = "(document.getElementById('title') || {}).textContent"  # null while the page reloads
@@ -30,7 +24,7 @@ TITLE = "(document.getElementById('title') || {}).textContent"  # null while the
 
 def test_a_saved_edit_reloads_the_window_with_the_current_state(tmp_path, backend, closing):
     page = tmp_path / "index.html"
-    page.write_text(PAGE.format(title="first"))
+    page.write_text(PAGE.substitute(title="first", extra=""))
     store = StateStore()
     store.set_state("demo", "n", 1)
     p = Pytonium(store, backend=backend, debug=True)  # debug watches by default
@@ -43,7 +37,7 @@ def test_a_saved_edit_reloads_the_window_with_the_current_state(tmp_path, backen
         assert p._watch is not None and p._watch.wait_ready()
         store.set_state("demo", "n", 2)
         saved = time.monotonic()
-        page.write_text(PAGE.format(title="second"))
+        page.write_text(PAGE.substitute(title="second", extra=""))
         wait_for(lambda: tools.eval(TITLE) == "second", 5, "the reload")
         took = time.monotonic() - saved
         print(f"{backend}: reloaded {took * 1000:.0f} ms after the save")
@@ -60,7 +54,7 @@ def test_a_saved_edit_reloads_the_window_with_the_current_state(tmp_path, backen
 
 
 def test_no_watch_without_debug_or_watch(tmp_path, backend, closing):
-    (tmp_path / "index.html").write_text(PAGE.format(title="x"))
+    (tmp_path / "index.html").write_text(PAGE.substitute(title="x", extra=""))
     p = Pytonium(backend=backend)
     closing(p)
     p.add_custom_scheme("app", str(tmp_path))

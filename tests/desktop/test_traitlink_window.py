@@ -7,6 +7,7 @@ origin ``trait:IntSlider.value``, Python's side): the last test.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import ipywidgets
 import pytest
@@ -17,21 +18,7 @@ from .helpers import DevTools, wait_for
 
 pytestmark = pytest.mark.e2e
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body>
-<input id="level" type="range" min="0" max="100"> <output id="shown">--</output>
-<script>
-  function onReady() {
-    const state = Pytonium.appState;
-    const show = (v) => { document.getElementById("level").value = v; document.getElementById("shown").textContent = v; };
-    state.registerForStateUpdates("levelChanged", ["demo"], FROM_JS, true);
-    window.addEventListener("levelChanged", (e) => { if (e.detail.key === "level") show(e.detail.value); });
-    document.getElementById("level").addEventListener("input", (e) => {
-      state.setState("demo", "level", parseInt(e.target.value));
-    });
-    show(state.getState("demo", "level"));
-  }
-  if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
-</script></body></html>"""
+PAGE = (Path(__file__).resolve().parents[1] / "pages" / "level_slider.html").read_text()
 
 SLIDER = "document.getElementById('level')"
 

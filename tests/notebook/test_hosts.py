@@ -23,23 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cells import COUNTER, RECORDING_STORE
 from playwright.sync_api import expect
 
 HOSTS = ["jupyterlab", "notebook7", "marimo", "voila"]
-COUNTER = str(Path(__file__).parent / "pages" / "counter.html")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hosts"
 
-SETUP = """
-from pytonium_lab import StateStore, StateWidget
-store = StateStore()
-edits = []
-class Recorder:
-    def update_state(self, namespace, key, value):
-        edits.append((namespace, key, value))
-store.add_state_handler(Recorder(), ["demo"])
-store.set_state("demo", "count", 1)
-threads = []
-"""
+SETUP = RECORDING_STORE + "threads = []\n"
 
 
 def cells(kind: str) -> list[str]:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from string import Template
 
 from playwright.sync_api import expect
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head><body>
-<p id="title">{title}</p><p id="n">--</p>
-<script>
-  function onReady() {{
-    Pytonium.appState.registerForStateUpdates("ev", ["demo"], false, true);
-    window.addEventListener("ev", (e) => {{ document.getElementById("n").textContent = e.detail.value; }});
-    {extra}
-  }}
-  if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
-</script></body></html>"""
+PAGE = Template((Path(__file__).resolve().parents[1] / "pages" / "title_counter.html").read_text())
 
 RECORD_LOG = """
 import logging
@@ -34,7 +26,7 @@ store.set_state("demo", "n", 1)
 def write_page(folder: Path, title: str, extra: str = "") -> Path:
     folder.mkdir(exist_ok=True)
     page = folder / "page.html"
-    page.write_text(PAGE.format(title=title, extra=extra))
+    page.write_text(PAGE.substitute(title=title, extra=extra))
     return page
 
 

@@ -7,25 +7,11 @@ origin ``trait:IntSlider.value``, Python's side): the last test.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from playwright.sync_api import expect
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body style="margin:4px">
-<input id="level" type="range" min="0" max="100" style="width:300px"> <output id="shown">--</output>
-<script>
-  function onReady() {
-    const state = Pytonium.appState;
-    const show = (v) => { document.getElementById("level").value = v; document.getElementById("shown").textContent = v; };
-    state.registerForStateUpdates("levelChanged", ["demo"], FROM_JS, true);
-    window.addEventListener("levelChanged", (e) => { if (e.detail.key === "level") show(e.detail.value); });
-    document.getElementById("level").addEventListener("input", (e) => {
-      document.getElementById("shown").textContent = e.target.value;
-      state.setState("demo", "level", parseInt(e.target.value));
-    });
-    show(state.getState("demo", "level"));
-  }
-  if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady", onReady);
-</script></body></html>"""
+PAGE = (Path(__file__).resolve().parents[1] / "pages" / "level_slider.html").read_text()
 
 
 def setup(from_javascript: bool = True) -> str:

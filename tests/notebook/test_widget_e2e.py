@@ -5,23 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from cells import COUNTER, RECORDING_STORE
 from playwright.sync_api import expect
 
 PAGES = Path(__file__).parent / "pages"
-COUNTER = str(PAGES / "counter.html")
-
-SETUP = f"""
-from pytonium_lab import StateStore, StateWidget
-store = StateStore()
-edits = []
-class Recorder:
-    def update_state(self, namespace, key, value):
-        edits.append((namespace, key, value))
-store.add_state_handler(Recorder(), ["demo"])
-store.set_state("demo", "count", 1)
-widget = StateWidget(store, {COUNTER!r}, height=120)
-widget
-"""
+SETUP = RECORDING_STORE + f"widget = StateWidget(store, {COUNTER!r}, height=120)\nwidget\n"
 
 
 def test_cell_set_state_changes_the_page(notebook) -> None:
