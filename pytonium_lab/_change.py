@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["Change", "RawChange"]
+__all__ = ["Change", "RawChange", "make_change"]
 
 RawChange = tuple[str, str, Any, bool, str, int]
 """A change as the store keeps it inside: ``Change``'s fields in a plain tuple (cheaper to make)."""
@@ -23,3 +23,8 @@ class Change(NamedTuple):
     removed: bool
     origin: str
     revision: int
+
+
+def make_change(change: RawChange, value: Any) -> Change:
+    """``change`` as a ``Change`` holding ``value`` (a copy, when the caller made one)."""
+    return tuple.__new__(Change, (*change[:2], value, *change[3:]))

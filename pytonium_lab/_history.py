@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Mapping, Reversible
 from typing import Any, NamedTuple
 
-from ._change import Change
+from ._change import Change, RawChange, make_change
 from ._values import copy_value
 
 __all__ = ["ABSENT", "RESTORE", "HistoryEntry", "Record", "same"]
@@ -27,7 +27,7 @@ RESTORE = "restore"
 ABSENT: Any = object()
 """``old`` of a kept change that created its key."""
 
-Record = tuple[tuple[str, str, Any, bool, str, int], float, Any]
+Record = tuple[RawChange, float, Any]
 """What the store keeps per change: (change tuple, wall-clock time, replaced value or ABSENT)."""
 
 State = dict[str, dict[str, Any]]
@@ -73,7 +73,7 @@ def entries(kept: Iterable[Record], wanted: frozenset[str] | None) -> list[Histo
         existed = old is not ABSENT
         out.append(
             HistoryEntry(
-                tuple.__new__(Change, (*change[:2], copy_value(change[2]), *change[3:])),
+                make_change(change, copy_value(change[2])),
                 when,
                 copy_value(old) if existed else None,
                 existed,

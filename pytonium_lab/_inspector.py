@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from ._assets import inline_assets
-from ._change import Change
+from ._change import RawChange
+from ._history import ABSENT, check_revision, kept_range
 from ._store import StateStore, Subscription
 from ._values import check_namespaces
 from .widget import StateWidget
@@ -93,7 +94,8 @@ class InspectorService:
                 self._known = set(namespaces)
             store.set_state(private, "namespaces", sorted(self._known))
             self._handler: Subscription | None = store.add_state_handler(self, [private])
-            self._watch: Subscription | None = store.subscribe_batches(self._seen) if namespaces is None else None
+            # A view's subscription: it keeps set_state's fast path (a batch subscriber would not).
+            self._watch: Subscription | None = store._subscribe_view(self._seen) if namespaces is None else None
 
     def visible(self, namespace: str) -> bool:
         """Whether the inspector shows ``namespace``."""
@@ -101,11 +103,10 @@ class InspectorService:
             return namespace in self.namespaces
         return not namespace.startswith(PREFIX)
 
-    def _seen(self, changes: list[Change]) -> None:
-        new = {c.namespace for c in changes if not c.removed and c.namespace not in self._known}
-        new = {ns for ns in new if self.visible(ns)}
-        if new:
-            self._known |= new
+    def _seen(self, change: RawChange, last: bool) -> None:
+        namespace = change[0]
+        if not change[3] and namespace not in self._known and self.visible(namespace):
+            self._known.add(namespace)
             self.store.set_state(self.private, "namespaces", sorted(self._known))  # queued: we are delivering
 
     # ---- requests --------------------------------------------------------------------
@@ -139,10 +140,10 @@ class InspectorService:
             if op == "history":
                 body = self.history()
             elif op == "state_at":
-                revision = _revision(request)
+                revision = check_revision(request.get("revision"))
                 body = {"revision": revision, "state": self.state_at(revision)}
             elif op == "restore":
-                revision = _revision(request)
+                revision = check_revision(request.get("revision"))
                 body = {"revision": revision, "changes": self.restore(revision)}
             else:
                 raise ValueError(f"unknown op {op!r} (history, state_at, restore)")
@@ -158,30 +159,26 @@ class InspectorService:
         namespace. ``current`` is the store's revision.
         """
         store = self.store
-        with store._lock:
-            entries = store.history()
+        with store._lock:  # the kept records as they are: only read here, so no copies
+            kept = list(store._history)
             current = store.revision
-        oldest = current
-        for entry in reversed(entries):  # the unbroken run of kept revisions, as state_at needs it
-            if entry.change.revision != oldest:
-                break
-            oldest -= 1
-        shown = [e for e in entries if e.change.revision > oldest and self.visible(e.change.namespace)]
+        oldest = kept_range(kept, current)
+        shown = [record for record in kept if record[0][5] > oldest and self.visible(record[0][0])]
         revisions: list[list[Any]] = [[oldest, None]]
-        revisions.extend([e.change.revision, e.time] for e in shown)
+        revisions.extend([change[5], when] for change, when, _ in shown)
         changes = [
             {
-                "rev": e.change.revision,
-                "time": e.time,
-                "ns": e.change.namespace,
-                "key": e.change.key,
-                "origin": e.change.origin,
-                "removed": e.change.removed,
-                "existed": e.existed,
-                "old": _short(e.old) if e.existed else None,
-                "new": None if e.change.removed else _short(e.change.value),
+                "rev": change[5],
+                "time": when,
+                "ns": change[0],
+                "key": change[1],
+                "origin": change[4],
+                "removed": change[3],
+                "existed": old is not ABSENT,
+                "old": None if old is ABSENT else _short(old),
+                "new": None if change[3] else _short(change[2]),
             }
-            for e in shown[-MAX_CHANGES:]
+            for change, when, old in shown[-MAX_CHANGES:]
         ]
         changes.reverse()  # newest first
         return {"current": current, "revisions": revisions, "changes": changes}
@@ -209,13 +206,6 @@ class InspectorService:
         self._handler = self._watch = None
         for key in self.store.keys(self.private):
             self.store.remove_state(self.private, key)
-
-
-def _revision(request: dict[str, Any]) -> int:
-    revision = request.get("revision")
-    if type(revision) is not int:
-        raise TypeError(f"revision must be an int, got {type(revision).__name__} {revision!r}")
-    return revision
 
 
 class Inspector(StateWidget):

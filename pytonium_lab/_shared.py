@@ -298,7 +298,7 @@ class SharedStore(StateStore):
         if not entry_id:
             return False
         last = int(last)
-        skipped = {int(i) for i in skip.split(",")} if skip else set()
+        skipped = _skipped(skip)
         changes = [w for i, w in enumerate(writes) if i not in skipped]
         first = last - len(changes) + 1
         raws = [(w[0], w[1], w[2], not w[5], w[3], first + i) for i, w in enumerate(changes)]
@@ -452,8 +452,7 @@ class SharedStore(StateStore):
 
 def _parse(fields: dict[str, str], first: int) -> list[RawChange]:
     """A stream entry's changes, numbered from ``first`` (removals of missing keys left out)."""
-    skip = fields["skip"]
-    skipped = {int(i) for i in skip.split(",")} if skip else set()
+    skipped = _skipped(fields["skip"])
     lines = fields["data"].split("\n")
     m = len(lines) // 3
     items = _loads(f"[{','.join(line or 'null' for line in lines)}]")  # one parse for the whole entry
@@ -463,6 +462,11 @@ def _parse(fields: dict[str, str], first: int) -> list[RawChange]:
             namespace, key = items[2 * i]
             raws.append((namespace, key, items[2 * i + 1], not lines[2 * i + 1], items[2 * m + i], first + len(raws)))
     return raws
+
+
+def _skipped(skip: str) -> set[int]:
+    """The script's list of removals that changed nothing (indexes into the write)."""
+    return {int(i) for i in skip.split(",")} if skip else set()
 
 
 def _redact(url: str) -> str:

@@ -24,8 +24,21 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ._change import Change, RawChange
+from ._change import make_change as _make_change
 from ._history import ABSENT as _ABSENT
-from ._history import HistoryEntry, Record, Row, check_capacity
+from ._history import (
+    MAX_ROWS,
+    RESTORE,
+    HistoryEntry,
+    Record,
+    Row,
+    check_capacity,
+    differences,
+    entries,
+    html_table,
+    state_at,
+    text_table,
+)
 from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
 
 if TYPE_CHECKING:
@@ -53,8 +66,6 @@ _HANDLER, _CALLBACK, _BATCHED, _VIEW = 0, 1, 2, 3
 
 _Route = tuple[tuple["_Subscriber", ...], tuple[tuple[Callable[..., Any], ...], tuple[Callable[..., Any], ...]] | None]
 """A namespace's subscribers, and (handlers, views) callables when set_state may take its fast path."""
-
-"""A change as the store queues it: the fields of a Change in a plain tuple (cheaper to make)."""
 
 
 class _Subscriber:
@@ -322,7 +333,6 @@ class StateStore:
         ``StateStore(history=N)`` keeps the last N changes (default 1000, 0 none).
         The entries hold copies: changing them never changes what is kept.
         """
-        from ._history import entries
 
         wanted = _namespace_set(namespaces)
         with self._lock:
@@ -335,7 +345,6 @@ class StateStore:
         Raises ``ValueError`` naming the revisions that can be shown when
         ``revision`` is older than the history reaches (or newer than the store).
         """
-        from ._history import state_at
 
         wanted = _namespace_set(namespaces)
         with self._lock:
@@ -349,7 +358,6 @@ class StateStore:
         that made; the restore itself is history too, and can be undone. A
         handler that writes in reply to a restored key adds its own changes after.
         """
-        from ._history import RESTORE, differences
 
         wanted = _namespace_set(namespaces)
         with self._lock:
@@ -367,7 +375,6 @@ class StateStore:
     # ---- showing -----------------------------------------------------------------
 
     def _rows(self) -> tuple[list[Row], int]:
-        from ._history import MAX_ROWS
 
         with self._lock:
             rows: list[Row] = []
@@ -382,14 +389,12 @@ class StateStore:
 
     def _repr_html_(self) -> str:
         """A notebook shows a store as a table: namespace, key, value (JSON), origin and revision of its last write."""
-        from ._history import html_table
 
         rows, total = self._rows()
         return html_table(rows, total, self._revision, len(self._history))
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython's text view: one ``namespace.key = value`` line per key."""
-        from ._history import text_table
 
         rows, total = self._rows()
         printer.text(text_table(rows, total, self._revision))
@@ -542,15 +547,14 @@ class StateStore:
             kind = sub.kind
             if not sub.active or (kind >= _BATCHED and not views):
                 continue
-            mine = copy_value(value) if shared else value  # each subscriber gets its own copy
             try:
                 if not kind:  # _HANDLER is 0: the common case costs no global lookup
                     if not removed:
-                        sub.call(namespace, key, mine)
+                        sub.call(namespace, key, copy_value(value) if shared else value)  # a copy of its own
                     elif sub.remove is not None:
                         sub.remove(namespace, key)
                 elif kind == _CALLBACK:
-                    sub.call(_make_change(change, mine))
+                    sub.call(_make_change(change, copy_value(value) if shared else value))
                 elif kind == _VIEW:
                     sub.call(change, True)
                 else:
@@ -585,10 +589,6 @@ def _report(subscriber: Callable[..., Any], namespace: str, key: str) -> None:
     log.exception(  # noqa: LOG004
         "state subscriber %r raised on %s.%s; the other subscribers still run", subscriber, namespace, key
     )
-
-
-def _make_change(change: RawChange, value: Any) -> Change:
-    return tuple.__new__(Change, (*change[:2], value, *change[3:]))
 
 
 def _namespace_set(namespaces: Iterable[str] | None) -> frozenset[str] | None:
