@@ -60,7 +60,7 @@ function pickTransport(win: PageWindow): Transport {
 }
 
 /** `reload` (the page's files changed on disk) is the transport's business, not the state's. */
-export function withReload(transport: Transport, win: Window): Transport {
+function withReload(transport: Transport, win: Window): Transport {
   return {
     connect(handlers) {
       transport.connect({

@@ -9,16 +9,12 @@
  * and the next entry that goes out says how many were dropped.
  */
 
-export type LogLevel = "error" | "warn";
+import type { LogMsg } from "./protocol";
 
-export interface LogEntry {
-  level: LogLevel;
-  message: string;
-  /** Where it came from, `file:line` (empty when unknown). */
-  source: string;
-  /** Entries dropped by the rate limit since the last one sent. */
-  dropped: number;
-}
+export type LogLevel = LogMsg["level"];
+
+/** A `log` message without its envelope: `source` is `file:line` (empty when unknown), `dropped` counts the entries the rate limit dropped since the last one sent. */
+export type LogEntry = Omit<LogMsg, "t" | "view">;
 
 export interface PageLogOptions {
   burst?: number;
@@ -43,7 +39,7 @@ function text(value: unknown): string {
  * adds): a desktop page's URL carries the session token, which has no
  * business in a log.
  */
-export function cleanUrl(text: string): string {
+function cleanUrl(text: string): string {
   return text.replace(/[?#][^\s():]*/g, "");
 }
 
@@ -68,16 +64,21 @@ export function reportPageLog(win: Window, send: (entry: LogEntry) => void, opti
   let dropped = 0;
   let busy = false; // a send that logs must not loop back here
 
-  function report(level: LogLevel, message: string, source: string): void {
-    if (busy) return;
+  /** Whether an entry may go out now (the rate limit counts the ones it drops); decided before any text is made. */
+  function admit(): boolean {
+    if (busy) return false;
     const t = now();
     tokens = Math.min(burst, tokens + ((t - last) / 1000) * perSecond);
     last = t;
     if (tokens < 1) {
       dropped++;
-      return;
+      return false;
     }
     tokens -= 1;
+    return true;
+  }
+
+  function emit(level: LogLevel, message: string, source: string): void {
     busy = true;
     try {
       send({ level, message: shorten(cleanUrl(message)), source, dropped });
@@ -91,21 +92,21 @@ export function reportPageLog(win: Window, send: (entry: LogEntry) => void, opti
 
   win.addEventListener("error", (event: Event) => {
     const e = event as ErrorEvent;
-    if (typeof e.message !== "string") return; // a resource that failed to load, not a script error
+    if (typeof e.message !== "string" || !admit()) return; // not a script error (a resource that failed to load)
     const where = e.filename ? cleanUrl(e.filename) + ":" + e.lineno : "";
     const stack = e.error instanceof Error && e.error.stack ? e.error.stack : "";
-    report("error", stack ? "Uncaught " + stack : e.message, where);
+    emit("error", stack ? "Uncaught " + stack : e.message, where);
   });
   win.addEventListener("unhandledrejection", (event: Event) => {
-    const reason = (event as PromiseRejectionEvent).reason;
-    report("error", "Unhandled promise rejection: " + text(reason), "");
+    if (!admit()) return;
+    emit("error", "Unhandled promise rejection: " + text((event as PromiseRejectionEvent).reason), "");
   });
   const consoleObject = (win as unknown as { console: Console }).console;
   (["error", "warn"] as LogLevel[]).forEach((level) => {
     const original = consoleObject[level];
     consoleObject[level] = function (...args: unknown[]): void {
       original.apply(consoleObject, args);
-      report(level, args.map(text).join(" "), callerSource());
+      if (admit()) emit(level, args.map(text).join(" "), callerSource()); // called here: the stack's caller line
     };
   });
 }

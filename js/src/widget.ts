@@ -108,26 +108,15 @@ function disconnectedBanner(): HTMLElement {
   veil.className = "pytonium-lab-disconnected";
   veil.setAttribute("role", "alert");
   veil.title = DISCONNECTED_TEXT;
-  const s = veil.style;
-  s.position = "absolute";
-  s.top = s.left = s.right = s.bottom = "0";
-  s.zIndex = "10";
-  s.display = "flex";
-  s.alignItems = "flex-start";
-  s.justifyContent = "center";
-  s.background = "rgba(128, 128, 128, 0.45)";
-  s.cursor = "not-allowed";
+  veil.style.cssText =
+    "position:absolute;top:0;left:0;right:0;bottom:0;z-index:10;display:flex;align-items:flex-start;" +
+    "justify-content:center;background:rgba(128,128,128,0.45);cursor:not-allowed";
   const text = document.createElement("div");
   text.className = "pytonium-lab-disconnected-text";
   text.textContent = DISCONNECTED_TEXT;
-  const t = text.style;
-  t.marginTop = "8px";
-  t.padding = "6px 12px";
-  t.borderRadius = "4px";
-  t.background = "#b3261e";
-  t.color = "#fff";
-  t.font = "600 13px/1.4 system-ui, sans-serif";
-  t.boxShadow = "0 1px 4px rgba(0, 0, 0, 0.3)";
+  text.style.cssText =
+    "margin-top:8px;padding:6px 12px;border-radius:4px;background:#b3261e;color:#fff;" +
+    "font:600 13px/1.4 system-ui,sans-serif;box-shadow:0 1px 4px rgba(0,0,0,0.3)";
   veil.appendChild(text);
   return veil;
 }
@@ -170,13 +159,13 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
     if (page) page.postMessage({ pytonium: msg }, "*");
   };
   let banner: HTMLElement | null = null;
-  const disconnect = (): void => {
-    markGone(live); // also for the other displays of this model
-    if (banner) return;
+  /** This display's part: markGone runs it once, for every display of the model. */
+  const showGone = (): void => {
     banner = disconnectedBanner();
     el.appendChild(banner);
     toPage({ t: "disconnected" });
   };
+  const disconnect = (): void => markGone(live);
   const toKernel = (msg: ViewMessage): void => {
     if (live.gone) return; // nothing listens: the page has been told
     try {
@@ -205,12 +194,12 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
   model.on("change:_srcdoc", onSrcdoc);
   model.on("change:height", onHeight);
   watchHost(model, disconnect);
-  live.views.add(disconnect);
+  live.views.add(showGone);
   onHeight();
   el.appendChild(iframe);
   el.appendChild(panel.el);
   onSrcdoc();
-  if (live.gone) disconnect();
+  if (live.gone) showGone(); // made after the link went: markGone has run already
 
   return () => {
     window.removeEventListener("message", fromPage);
@@ -219,7 +208,7 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
     model.off("change:height", onHeight);
     model.off("comm_live_update", disconnect);
     model.off("destroy", disconnect);
-    live.views.delete(disconnect);
+    live.views.delete(showGone);
     iframe.remove();
     panel.el.remove();
     if (banner) banner.remove();
