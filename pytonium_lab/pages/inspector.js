@@ -30,6 +30,9 @@
   var edited = new Map(); // "ns.key" -> slot, for the store's refusals (console.warn of the runtime)
   var liveChanges = []; // seen since the last history answer, newest first
   var history = { current: 0, revisions: [], changes: [] };
+  // Live changes since the last history answer: the answer's newest revision is no longer "now",
+  // so the slider gets a "now" position of its own and that revision becomes a past one to show.
+  var stale = false;
   var viewing = null; // the revision the slider shows (null: now)
   var past = null; // the state at `viewing`, once answered
   var counter = 0;
@@ -323,6 +326,10 @@
       });
       liveChanges.length = Math.min(liveChanges.length, 50);
       drawChanges();
+      if (!stale) {
+        stale = true;
+        drawSlider();
+      }
       refreshSoon();
     }
     if (viewing !== null) drawPast();
@@ -357,21 +364,31 @@
 
   function gotHistory(answer) {
     history = answer;
+    stale = false;
     liveChanges = [];
     drawChanges();
+    drawSlider();
+  }
+
+  /** The slider's last position: "now" (the newest kept revision, unless live changes came since). */
+  function nowIndex() {
+    return history.revisions.length - (stale ? 0 : 1);
+  }
+
+  function drawSlider() {
     var slider = $("slider");
     var revisions = history.revisions;
-    slider.max = String(Math.max(revisions.length - 1, 0));
-    slider.disabled = revisions.length < 2;
+    slider.max = String(Math.max(nowIndex(), 0));
+    slider.disabled = nowIndex() < 1;
     slider.dataset.revisions = revisions
       .map(function (r) {
         return r[0];
       })
       .join(",");
     var at = -1;
-    for (var i = 0; viewing !== null && i < revisions.length - 1; i++) if (revisions[i][0] === viewing) at = i;
+    for (var i = 0; viewing !== null && i < nowIndex(); i++) if (revisions[i][0] === viewing) at = i;
     if (viewing !== null && at < 0) goLive(); // that revision left the kept history
-    slider.value = String(viewing === null ? revisions.length - 1 : at);
+    slider.value = String(viewing === null ? nowIndex() : at);
     label();
   }
 
@@ -380,7 +397,7 @@
     var i = Number(slider.value);
     var revisions = history.revisions;
     var text = "now (live)";
-    if (viewing !== null && i < revisions.length - 1) {
+    if (viewing !== null && i < nowIndex()) {
       var r = revisions[i];
       text = "revision " + r[0] + (r[1] ? " \u00b7 " + clock(r[1]) : " (the oldest kept state)");
     }
@@ -403,7 +420,7 @@
   function onSlide() {
     var i = Number($("slider").value);
     var revisions = history.revisions;
-    if (i >= revisions.length - 1) {
+    if (i >= nowIndex()) {
       goLive();
       return;
     }

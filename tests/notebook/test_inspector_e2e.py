@@ -118,3 +118,45 @@ def test_the_inspector_shows_edits_and_rewinds_the_store(notebook) -> None:
     expect(row(ins, "user", "name").locator("input.value")).to_have_value('"Alice"')
     expect(ins.locator("#status")).to_contain_text(f"restored revision {before}")
     expect(ins.locator("#changes")).to_contain_text("restore")
+
+
+KEEP_WRITING = """
+import threading, time
+writing = threading.Event()
+def keep_writing():
+    n = 0
+    while not writing.is_set():
+        n += 1
+        store.set_state("user", "ticks", n)
+        time.sleep(0.1)
+writer = threading.Thread(target=keep_writing)
+writer.start()
+"""
+
+
+def test_a_slider_position_picked_before_the_history_catches_up_shows_that_revision(notebook) -> None:
+    """The list the slider was drawn from ends at what was "now" when it came; after live changes
+    that revision is a past one: picking it shows it, not the live table (the old flaky failure).
+
+    A thread writes every 100 ms, so the inspector's history refresh (after 400 ms of quiet) never
+    comes while the slider is moved: the slider only has the list from before the writes.
+    """
+    lab = notebook([SETUP])
+    lab.wait_view_ready(0)
+    ins = lab.view(0)
+    expect(row(ins, "settings", "volume").locator("input.value")).to_have_value("75", timeout=20_000)
+    slider = ins.locator("#slider")
+    expect(slider).to_have_attribute("data-revisions", re.compile(r"(^|,)3$"))  # the answer: up to "now", 3
+    lab.run(KEEP_WRITING)
+    try:
+        expect(row(ins, "user", "ticks")).to_be_visible()  # live changes came after that answer
+        revisions = [int(r) for r in slider.get_attribute("data-revisions").split(",")]
+        assert revisions[-1] == 3, revisions  # still the list from before the writes
+        slider.fill(str(revisions.index(3)))
+        expect(ins.locator("#at")).to_contain_text("revision 3")
+        past = ins.locator("#past")
+        expect(past).to_be_visible()
+        expect(past.locator('tr[data-ns="user"][data-key="name"]')).to_contain_text('"Alice"')
+        expect(past.locator('tr[data-ns="user"][data-key="ticks"]')).to_have_count(0)
+    finally:
+        lab.run("writing.set()\nwriter.join()")
