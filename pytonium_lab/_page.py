@@ -70,6 +70,8 @@ def locate_page(page: str | os.PathLike[str]) -> tuple[str | None, Path | None]:
     if not isinstance(page, (str, os.PathLike)):
         raise TypeError(f"page must be HTML text or the path of an .html file, got {type(page).__name__}")
     path = Path(page).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"page {os.fspath(page)!r} is a directory, not an .html file ({path.resolve()})")
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"page must be HTML text or the path of an .html file; {os.fspath(page)!r} is neither")
     path = path.resolve()

@@ -90,6 +90,13 @@ def test_bad_page_is_a_clear_error(store: StateStore, page: object, error: type,
         StateWidget(store, page)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("name", ["site", "site.html"])
+def test_a_page_path_that_is_a_directory_says_so(store: StateStore, tmp_path, name: str) -> None:
+    (tmp_path / name).mkdir()
+    with pytest.raises(IsADirectoryError, match=f"page '.*{name}' is a directory, not an .html file"):
+        StateWidget(store, tmp_path / name)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
