@@ -5,11 +5,17 @@ allowed: ``None``, ``bool``, ``int`` within +-(2**53 - 1), finite ``float``,
 ``str``, ``list`` and ``dict`` with ``str`` keys, nested at most ``MAX_DEPTH``
 levels. Checking and copying happen in one walk, so the store never holds an
 object the caller can still mutate.
+
+numpy bools, integers and floats (scalars and arrays of any shape) are taken
+as the JSON value they hold (``.tolist()``), under the same rules; numpy is
+recognised by its type's module, never imported here. pandas objects are
+refused with the conversion to use.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -116,9 +122,35 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
             return copied
         finally:
             active.discard(marker)
+    module = kind.__module__
+    if module == "numpy":
+        return _walk(_from_numpy(value, path), path, active)
+    if (module == "pandas" or module.startswith("pandas.")) and (hasattr(value, "tolist") or hasattr(value, "to_dict")):
+        raise TypeError(
+            f"{path}: a pandas {kind.__name__} is not a state value: convert it first, "
+            "with .to_dict() (a DataFrame or Series as a dict) or .tolist() (a Series or Index as a list)"
+        )
     raise TypeError(
         f"{path}: {kind.__name__} is not a state value (allowed: None, bool, int, float, str, list, dict with str keys)"
     )
+
+
+_NUMPY_KINDS = "biuf"  # numpy dtype kinds with a JSON value: bool, signed and unsigned integer, float
+
+
+def _from_numpy(value: Any, path: str) -> Any:
+    """A numpy scalar's or array's plain value (bool, int, float or nested lists), still to be checked."""
+    dtype = getattr(value, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind is None:
+        raise TypeError(f"{path}: numpy {type(value).__name__} is not a state value")
+    if kind not in _NUMPY_KINDS:
+        what = "array" if isinstance(value, sys.modules["numpy"].ndarray) else "scalar"  # numpy made ``value``
+        raise TypeError(
+            f"{path}: a numpy {what} of dtype {dtype} is not a state value "
+            "(only bool, integer and float numpy values convert to JSON)"
+        )
+    return value.tolist()
 
 
 def _shorten(path: str, limit: int = 60) -> str:
