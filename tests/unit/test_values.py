@@ -10,7 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis.extra import numpy as hnp
 
-from pytonium_lab._values import MAX_DEPTH, MAX_SAFE_INTEGER, check_name, clean_value, copy_value
+from pytonium_lab import StateStore
+from pytonium_lab._values import (
+    MAX_DEPTH,
+    MAX_NAME,
+    MAX_SAFE_INTEGER,
+    check_name,
+    check_namespaces,
+    clean_value,
+    copy_value,
+)
 
 
 @pytest.mark.parametrize(
@@ -111,6 +120,46 @@ def test_copy_value_is_deep():
 def test_check_name(namespace, key, error, words):
     with pytest.raises(error, match=words):
         check_name(namespace, key)
+
+
+def test_names_up_to_256_characters_are_accepted_longer_ones_refused_naming_them_cut():
+    assert MAX_NAME == 256
+    check_name("n" * 256, "k" * 256)
+    check_name("\U0001f600" * 256, "k")  # characters, not UTF-16 units or bytes
+    for namespace, key, label, length in [("n" * 257, "k", "namespace", 257), ("ns", "k" * 10_000, "key", 10_000)]:
+        with pytest.raises(
+            ValueError, match=f"state {label} '.{{40}}'... is {length} characters long; the limit is 256"
+        ) as info:
+            check_name(namespace, key)
+        assert len(str(info.value)) < 200
+    with pytest.raises(ValueError, match=r"the name 'x{40}'\.\.\. is 300 characters long"):
+        check_namespaces(["ok", "x" * 300])
+    with pytest.raises(TypeError) as info:
+        check_name(5, "k" * 10_000)
+    assert len(str(info.value)) < 200  # other errors cut the names they show too
+
+
+def test_the_store_refuses_a_long_name_and_changes_nothing():
+    store = StateStore()
+    store.set_state("ns", "ok", 1)
+    heard = []
+    store.subscribe(heard.append)
+    for call in (
+        lambda: store.set_state("x" * 10_000, "k", 1),
+        lambda: store.set_state("fresh", "k" * 257, 1),  # a new namespace: not made empty either
+        lambda: store.set_state("ns", "k" * 257, 1),
+        lambda: store.remove_state("ns", "k" * 257),
+        lambda: store.get_state("n" * 257, "k"),
+    ):
+        with pytest.raises(ValueError, match="characters long; the limit is 256"):
+            call()
+    assert store.snapshot() == {"ns": {"ok": 1}} and store.namespaces() == ["ns"]
+    assert store.revision == 1 and heard == []
+
+
+def test_python_and_js_share_one_name_limit():
+    source = (Path(__file__).parents[2] / "js" / "src" / "values.ts").read_text()
+    assert re.search(r"export const MAX_NAME = (\d+);", source).group(1) == str(MAX_NAME)
 
 
 def nested(depth: int, leaf=1):
