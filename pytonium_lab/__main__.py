@@ -1,4 +1,6 @@
-"""``pytonium-lab`` command line: ``pytonium-lab setup-cef`` prepares the CEF window runtime."""
+"""The pytonium-lab command line. Run a command with --help for its options."""
+
+# The docstring is the --help description as it is: plain text, no markup.
 
 from __future__ import annotations
 

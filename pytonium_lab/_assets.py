@@ -172,6 +172,8 @@ class _Inliner:
             return Path(resolve_inside(self.root, from_root))
         except OutsideFolder:
             why = f"leaves the page's folder {self.root}: not read"
+        except IsADirectoryError:
+            why = f"is a directory ({base / relative})"
         except OSError:
             why = f"not found (looked for {base / relative})"
         warnings.warn(f"{self.page}: asset {ref!r} {why}; it is left as it was", UserWarning, stacklevel=5)

@@ -33,13 +33,19 @@ def static_text(name: str) -> str:
         ) from None
 
 
+RUNTIME_URL = "pytonium-runtime.js"
+"""The name of the runtime's frames in stacks: ``RUNTIME_URL`` of ``js/src/pagelog.ts``."""
+
+
 def runtime_source() -> str:
-    """The page runtime (``static/runtime.js``, ES2017), on one line.
+    """The page runtime (``static/runtime.js``, ES2017), on one line, named.
 
     It is built whitespace-minified and injected without a newline, so the
-    page's own scripts keep their line numbers in errors and stacks.
+    page's own scripts keep their line numbers in errors and stacks. Its
+    ``//# sourceURL`` names its frames ``pytonium-runtime.js`` instead of the
+    page's URL and line: the page log then reports the page's own call site.
     """
-    return static_text("runtime.js").strip()
+    return static_text("runtime.js").strip() + "//# sourceURL=" + RUNTIME_URL
 
 
 def _script(text: str) -> str:
@@ -70,6 +76,8 @@ def locate_page(page: str | os.PathLike[str]) -> tuple[str | None, Path | None]:
     if not isinstance(page, (str, os.PathLike)):
         raise TypeError(f"page must be HTML text or the path of an .html file, got {type(page).__name__}")
     path = Path(page).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"page {os.fspath(page)!r} is a directory, not an .html file ({path.resolve()})")
     if path.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"page must be HTML text or the path of an .html file; {os.fspath(page)!r} is neither")
     path = path.resolve()

@@ -45,8 +45,8 @@ def served_folder(scheme: str, folder: str) -> str:
 def resolve_inside(folder: str, relative: str) -> str:
     """The real path of ``relative`` inside ``folder`` (already a realpath).
 
-    Raises :class:`OutsideFolder` for any path that escapes, and
-    ``FileNotFoundError`` when the file does not exist.
+    Raises :class:`OutsideFolder` for any path that escapes,
+    ``IsADirectoryError`` for a folder and ``FileNotFoundError`` when the file does not exist.
     """
     if "\x00" in relative:
         raise OutsideFolder(f"path {relative!r} contains a NUL byte")
@@ -57,6 +57,8 @@ def resolve_inside(folder: str, relative: str) -> str:
     if os.path.commonpath([folder, target]) != folder:
         raise OutsideFolder(f"path {relative!r} resolves outside the served folder (symlink?)")
     if not os.path.isfile(target):
+        if os.path.isdir(target):
+            raise IsADirectoryError(f"{relative!r} in {folder} is a directory, not a file")
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"the served folder {folder} does not exist (any more)")
         raise FileNotFoundError(f"no file {relative!r} in {folder}")

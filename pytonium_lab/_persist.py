@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._throttle import _timers
-from ._values import check_name, check_namespaces, clean_value
+from ._values import check_name, check_namespaces, clean_value, shown_name
 
 if TYPE_CHECKING:
     from ._store import Change, StateStore, Subscription
@@ -302,13 +302,13 @@ def _read(path: str) -> tuple[int, State]:
         raise bad(f'"state" must be an object of namespaces, got {type(state).__name__}')
     for namespace, keys in state.items():
         if not isinstance(keys, dict):
-            raise bad(f'"state".{namespace} must be an object of keys, got {type(keys).__name__}')
+            raise bad(f'"state".{shown_name(namespace)} must be an object of keys, got {type(keys).__name__}')
         for key, value in keys.items():
             try:
                 check_name(namespace, key)
                 keys[key] = clean_value(namespace, key, value)
             except (TypeError, ValueError) as e:
-                raise bad(f"the store refuses {namespace}.{key}: {e}") from None
+                raise bad(f"the store refuses namespace {shown_name(namespace)}, key {shown_name(key)}: {e}") from None
     return revision, state
 
 

@@ -39,7 +39,7 @@ from ._history import (
     state_at,
     text_table,
 )
-from ._values import MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
+from ._values import MAX_NAME, MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
 
 if TYPE_CHECKING:
     import os
@@ -201,7 +201,7 @@ class StateStore:
     def set_state(self, namespace: str, key: str, value: Any, *, origin: str = PYTHON) -> None:
         """Store a copy of ``value`` and notify subscribers of ``namespace``."""
         if type(namespace) is not str or type(key) is not str or not namespace or not key:
-            check_name(namespace, key)
+            check_name(namespace, key)  # the names' lengths are checked below, only for names new to the store
         kind = type(value)
         if kind is int:
             if not _MIN_INT <= value <= MAX_SAFE_INTEGER:
@@ -213,12 +213,19 @@ class StateStore:
         try:
             keys = self._data.get(namespace)
             if keys is None:
+                if len(namespace) > MAX_NAME or len(key) > MAX_NAME:
+                    check_name(namespace, key)  # raises: nothing has changed
                 keys = self._data[namespace] = {}
+                old = _ABSENT
+            else:
+                old = keys.get(key, _ABSENT)
+                if old is _ABSENT and len(key) > MAX_NAME:
+                    check_name(namespace, key)  # raises: nothing has changed
             self._revision = revision = self._revision + 1
             change = (namespace, key, value, False, origin, revision)
             record = self._record
             if record is not None:  # history keeps the value this replaces, for state_at (see _history)
-                record((change, _now(), keys.get(key, _ABSENT)))
+                record((change, _now(), old))
             keys[key] = value
             last = self._last.get(namespace)  # nested: half the cost of a (namespace, key) tuple key
             if last is None:

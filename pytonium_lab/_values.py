@@ -5,15 +5,30 @@ allowed: ``None``, ``bool``, ``int`` within +-(2**53 - 1), finite ``float``,
 ``str``, ``list`` and ``dict`` with ``str`` keys, nested at most ``MAX_DEPTH``
 levels. Checking and copying happen in one walk, so the store never holds an
 object the caller can still mutate.
+
+numpy bools, integers and floats (scalars and arrays of any shape) are taken
+as the JSON value they hold (``.tolist()``), under the same rules; numpy is
+recognised by its type's module, never imported here. pandas objects are
+refused with the conversion to use.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "check_name", "check_namespaces", "clean_value", "copy_value"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NAME",
+    "MAX_SAFE_INTEGER",
+    "check_name",
+    "check_namespaces",
+    "clean_value",
+    "copy_value",
+    "shown_name",
+]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -27,16 +42,37 @@ the caller may already use many) and below the 255 levels that some JSON
 libraries (orjson) accept, while real state rarely nests more than ten.
 """
 
+MAX_NAME = 256
+"""The longest namespace or key, in characters (code points): the same limit as ``js/src/values.ts``.
+
+Names travel in every change, snapshot and error message and show in tables and
+the inspector; far beyond any real name, a limit keeps a mistake (a value passed
+as a name) from flooding all of them.
+"""
+
 _SCALARS = frozenset((str, bool, type(None)))
 
 
 def check_name(namespace: object, key: object) -> None:
-    """Reject namespaces and keys that are not non-empty strings."""
+    """Reject namespaces and keys that are not non-empty strings of at most ``MAX_NAME`` characters."""
     for label, name in (("namespace", namespace), ("key", key)):
         if type(name) is not str:
             raise TypeError(f"state {label} must be a str, got {type(name).__name__} ({_where(namespace, key)})")
         if not name:
             raise ValueError(f"state {label} must not be empty ({_where(namespace, key)})")
+        if len(name) > MAX_NAME:
+            raise ValueError(_too_long(f"state {label}", name))
+
+
+def shown_name(name: object, limit: int = 40) -> str:
+    """``repr(name)`` for a message, a long str cut to its start (a name may be up to 256 characters)."""
+    if type(name) is not str or len(name) <= limit:
+        return repr(name)
+    return repr(name[:limit]) + "..."
+
+
+def _too_long(what: str, name: str) -> str:
+    return f"{what} {shown_name(name)} is {len(name)} characters long; the limit is {MAX_NAME}"
 
 
 def check_namespaces(namespaces: object) -> list[str] | None:
@@ -56,6 +92,8 @@ def check_namespaces(namespaces: object) -> list[str] | None:
             raise TypeError(f"namespaces must be str, got {type(name).__name__} {name!r} in {names!r}")
         if not name:
             raise ValueError(f"namespaces must not be empty strings: {names!r}")
+        if len(name) > MAX_NAME:
+            raise ValueError(_too_long("namespaces: the name", name))
     return names
 
 
@@ -116,9 +154,35 @@ def _walk(value: Any, path: str, active: set[int]) -> Any:
             return copied
         finally:
             active.discard(marker)
+    module = kind.__module__
+    if module == "numpy":
+        return _walk(_from_numpy(value, path), path, active)
+    if (module == "pandas" or module.startswith("pandas.")) and (hasattr(value, "tolist") or hasattr(value, "to_dict")):
+        raise TypeError(
+            f"{path}: a pandas {kind.__name__} is not a state value: convert it first, "
+            "with .to_dict() (a DataFrame or Series as a dict) or .tolist() (a Series or Index as a list)"
+        )
     raise TypeError(
         f"{path}: {kind.__name__} is not a state value (allowed: None, bool, int, float, str, list, dict with str keys)"
     )
+
+
+_NUMPY_KINDS = "biuf"  # numpy dtype kinds with a JSON value: bool, signed and unsigned integer, float
+
+
+def _from_numpy(value: Any, path: str) -> Any:
+    """A numpy scalar's or array's plain value (bool, int, float or nested lists), still to be checked."""
+    dtype = getattr(value, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind is None:
+        raise TypeError(f"{path}: numpy {type(value).__name__} is not a state value")
+    if kind not in _NUMPY_KINDS:
+        what = "array" if isinstance(value, sys.modules["numpy"].ndarray) else "scalar"  # numpy made ``value``
+        raise TypeError(
+            f"{path}: a numpy {what} of dtype {dtype} is not a state value "
+            "(only bool, integer and float numpy values convert to JSON)"
+        )
+    return value.tolist()
 
 
 def _shorten(path: str, limit: int = 60) -> str:
@@ -127,4 +191,4 @@ def _shorten(path: str, limit: int = 60) -> str:
 
 
 def _where(namespace: object, key: object) -> str:
-    return f"namespace={namespace!r}, key={key!r}"
+    return f"namespace={shown_name(namespace)}, key={shown_name(key)}"

@@ -62,7 +62,8 @@ class StateWidget(anywidget.AnyWidget):
 
     ``page`` is HTML text or the path of an ``.html`` file (its relative CSS,
     scripts and images are inlined, so they travel over the comm).
-    ``height`` is a CSS length (an int means pixels). ``namespaces`` limits
+    ``height`` and ``width`` are CSS lengths (an int means pixels; the width
+    is the output's full width, ``"100%"``, by default). ``namespaces`` limits
     what the view sees and may write (``None``: everything). Display the
     widget several times, or make several widgets on one store: every view
     stays in sync. A page given as a file is watched (``watch=False`` turns it
@@ -84,6 +85,7 @@ class StateWidget(anywidget.AnyWidget):
     # after it) even while the kernel is busy and cannot answer their hello.
     _boot = traitlets.Dict().tag(sync=True)
     height = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value="400px").tag(sync=True)
+    width = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value="100%").tag(sync=True)
     namespaces = traitlets.List(traitlets.Unicode(), default_value=None, allow_none=True, read_only=True).tag(sync=True)
 
     def __init__(
@@ -92,6 +94,7 @@ class StateWidget(anywidget.AnyWidget):
         page: str | os.PathLike[str],
         *,
         height: int | str = "400px",
+        width: int | str = "100%",
         namespaces: Iterable[str] | None = None,
         watch: bool = True,
         **kwargs: Any,
@@ -106,7 +109,7 @@ class StateWidget(anywidget.AnyWidget):
         self.store = store
         self._page = page
         self._namespaces = names
-        super().__init__(_srcdoc=srcdoc, height=height, **kwargs)
+        super().__init__(_srcdoc=srcdoc, height=height, width=width, **kwargs)
         self._link = StoreLink(store, self._send_to_views, namespaces=names, interval=1 / 60)
         self._boot = self._link.initial_snapshot()
         self._inbox: deque[Any] = deque()
@@ -137,15 +140,16 @@ class StateWidget(anywidget.AnyWidget):
     def _default_namespaces(self) -> list[str] | None:
         return self._namespaces
 
-    @traitlets.validate("height")
-    def _valid_height(self, proposal: dict[str, Any]) -> str:
+    @traitlets.validate("height", "width")
+    def _valid_size(self, proposal: dict[str, Any]) -> str:
+        name = proposal["trait"].name
         value: str | int = proposal["value"]
         if isinstance(value, bool) or (isinstance(value, int) and value <= 0):
-            raise traitlets.TraitError(f"height must be a CSS length or a positive int (pixels), got {value!r}")
+            raise traitlets.TraitError(f"{name} must be a CSS length or a positive int (pixels), got {value!r}")
         if isinstance(value, int):
             return f"{value}px"
         if not value.strip():
-            raise traitlets.TraitError("height must not be empty (try '400px')")
+            raise traitlets.TraitError(f"{name} must not be empty (try {'400px' if name == 'height' else '100%'!r})")
         return value
 
     def _send_to_views(self, message: dict[str, Any]) -> None:

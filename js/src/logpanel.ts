@@ -1,8 +1,10 @@
 /**
  * The page's errors and warnings, listed under a notebook view (outside its iframe).
  *
- * Newest first; an entry that repeats (same level, message and source) is
- * counted on its line, not listed again; at most `keep` distinct entries.
+ * Newest first; an entry that repeats (same level, first line of its message and
+ * source: what its line shows) is counted on its line, not listed again, whatever
+ * path led there (its stack, shown on hover, is the last one's); at most `keep`
+ * distinct entries.
  * Hidden while empty; "clear" empties it.
  */
 
@@ -53,10 +55,12 @@ export function logPanel(doc: Document, keep = 50): LogPanel {
   clearButton.addEventListener("click", clear);
 
   function add(entry: LogEntry): void {
-    const key = entry.level + "\u0000" + entry.message + "\u0000" + entry.source;
+    const first = entry.message.split("\n")[0];
+    const key = entry.level + "\u0000" + first + "\u0000" + entry.source;
     let row = rows.find((r) => r.key === key);
     if (row) {
       row.count += 1;
+      row.el.title = entry.message;
       rows = [row].concat(rows.filter((r) => r !== row));
     } else {
       const line = doc.createElement("div");
@@ -65,7 +69,6 @@ export function logPanel(doc: Document, keep = 50): LogPanel {
       const badge = doc.createElement("span");
       badge.className = "pytonium-lab-log-count";
       badge.style.cssText = "margin-left:6px;color:#555";
-      const first = entry.message.split("\n")[0];
       line.textContent = (entry.level === "error" ? "error: " : "warning: ") + first +
         (entry.source ? "  (" + entry.source + ")" : "");
       line.title = entry.message; // the whole message (stack) on hover

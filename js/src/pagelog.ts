@@ -43,12 +43,49 @@ function cleanUrl(text: string): string {
   return text.replace(/[?#][^\s():]*/g, "");
 }
 
-/** `file:line` of the caller of a console method (the stack's third line: Error, the wrapper, the caller). */
+/**
+ * The name of the runtime's own frames in stacks and error events. The runtime is
+ * injected inline, so without a name its frames would carry the page's URL and the
+ * line it sits on (`about:srcdoc:3`); `pytonium_lab/_page.py` ends it with
+ * `//# sourceURL=` this name.
+ */
+export const RUNTIME_URL = "pytonium-runtime.js";
+
+const FRAME = /^\s*at (?:.*?\()?((?:[a-z]+:)?[^\s()]*?):(\d+):\d+\)?\s*$/;
+
+/**
+ * `file:line` of the first frame of a V8 `stack` that is the page's own: past the
+ * first `skip` frames, the runtime's frames and native ones (`Array.forEach`).
+ * Empty when there is none.
+ */
+export function pageSource(stack: string, skip = 0): string {
+  const lines = stack.split("\n");
+  let frames = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*at /.test(lines[i])) continue; // the message, which may span lines
+    if (frames++ < skip) continue;
+    const match = FRAME.exec(lines[i]);
+    if (match && !isRuntime(match[1])) return cleanUrl(match[1]) + ":" + match[2];
+  }
+  return "";
+}
+
+function isRuntime(file: string): boolean {
+  return file === RUNTIME_URL || file.slice(-RUNTIME_URL.length - 1) === "/" + RUNTIME_URL;
+}
+
+/** `file:line` where the page called a console method: past this function and the console wrapper. */
 function callerSource(): string {
-  const stack = new Error().stack || "";
-  const line = stack.split("\n")[3] || "";
-  const match = /((?:[a-z]+:)?[^\s()]*?):(\d+):\d+\)?\s*$/.exec(line);
-  return match ? cleanUrl(match[1]) + ":" + match[2] : "";
+  return pageSource(new Error().stack || "", 2);
+}
+
+/** Where an uncaught error comes from: the page's frame when the runtime threw it (a call the page made). */
+function errorSource(e: ErrorEvent): string {
+  if (!e.filename) return "";
+  const where = cleanUrl(e.filename) + ":" + e.lineno;
+  if (!isRuntime(e.filename)) return where;
+  const stack = e.error instanceof Error && e.error.stack ? e.error.stack : "";
+  return pageSource(stack) || where;
 }
 
 function shorten(message: string, limit = 4000): string {
@@ -93,13 +130,14 @@ export function reportPageLog(win: Window, send: (entry: LogEntry) => void, opti
   win.addEventListener("error", (event: Event) => {
     const e = event as ErrorEvent;
     if (typeof e.message !== "string" || !admit()) return; // not a script error (a resource that failed to load)
-    const where = e.filename ? cleanUrl(e.filename) + ":" + e.lineno : "";
     const stack = e.error instanceof Error && e.error.stack ? e.error.stack : "";
-    emit("error", stack ? "Uncaught " + stack : e.message, where);
+    emit("error", stack ? "Uncaught " + stack : e.message, errorSource(e));
   });
   win.addEventListener("unhandledrejection", (event: Event) => {
     if (!admit()) return;
-    emit("error", "Unhandled promise rejection: " + text((event as PromiseRejectionEvent).reason), "");
+    const reason = (event as PromiseRejectionEvent).reason;
+    const where = reason instanceof Error && reason.stack ? pageSource(reason.stack) : "";
+    emit("error", "Unhandled promise rejection: " + text(reason), where);
   });
   const consoleObject = (win as unknown as { console: Console }).console;
   (["error", "warn"] as LogLevel[]).forEach((level) => {

@@ -23,6 +23,11 @@ const MAX_SAFE = 9007199254740991; // 2**53 - 1 (Number.MAX_SAFE_INTEGER)
  * `MAX_DEPTH` in `pytonium_lab/_values.py`, which says why 100.
  */
 export const MAX_DEPTH = 100;
+/**
+ * The longest namespace or key, in characters (code points, as Python counts them):
+ * the same limit as `MAX_NAME` in `pytonium_lab/_values.py`, which says why.
+ */
+export const MAX_NAME = 256;
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -40,11 +45,36 @@ export function describe(value: unknown): string {
   return name && name !== "Object" ? name + " object" : "object";
 }
 
-/** Throw a TypeError unless `name` is a non-empty string. */
+/** Throw a TypeError unless `name` is a non-empty string of at most MAX_NAME characters. */
 export function checkName(what: string, label: "namespace" | "key", name: unknown): void {
   if (typeof name !== "string" || name === "") {
     throw new TypeError(what + ": " + label + " must be a non-empty string, got " + describe(name));
   }
+  if (name.length > MAX_NAME) {
+    const length = characters(name);
+    if (length > MAX_NAME) {
+      throw new TypeError(
+        what + ": " + label + " " + JSON.stringify(name.slice(0, 40)) + "... is " + length +
+          " characters long; the limit is " + MAX_NAME,
+      );
+    }
+  }
+}
+
+/** Characters (code points) in `text`: a surrogate pair is one, as in Python. */
+function characters(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
 
 /** Return a private copy of `value`, or throw a TypeError naming `namespace.key` and the path. */

@@ -28,6 +28,7 @@ export interface WidgetModel {
   _uid: string;
   _srcdoc: string;
   height: string;
+  width: string;
   _boot: Snapshot;
 }
 
@@ -145,10 +146,10 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
   const panel = logPanel(document); // the page's errors, under it
   iframe.setAttribute("sandbox", "allow-scripts");
   iframe.setAttribute("data-pytonium-view", ""); // becomes the view id at its hello
-  iframe.style.width = "100%";
   iframe.style.border = "none";
 
-  const onHeight = (): void => {
+  const onSize = (): void => {
+    iframe.style.width = model.get("width") || "100%";
     iframe.style.height = model.get("height") || "400px";
   };
   const onSrcdoc = (): void => {
@@ -192,10 +193,11 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
   window.addEventListener("message", fromPage);
   model.on("msg:custom", fromStore);
   model.on("change:_srcdoc", onSrcdoc);
-  model.on("change:height", onHeight);
+  model.on("change:height", onSize);
+  model.on("change:width", onSize);
   watchHost(model, disconnect);
   live.views.add(showGone);
-  onHeight();
+  onSize();
   el.appendChild(iframe);
   el.appendChild(panel.el);
   onSrcdoc();
@@ -205,7 +207,8 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
     window.removeEventListener("message", fromPage);
     model.off("msg:custom", fromStore);
     model.off("change:_srcdoc", onSrcdoc);
-    model.off("change:height", onHeight);
+    model.off("change:height", onSize);
+    model.off("change:width", onSize);
     model.off("comm_live_update", disconnect);
     model.off("destroy", disconnect);
     live.views.delete(showGone);

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { reportPageLog, type LogEntry } from "../src/pagelog";
+import { pageSource, reportPageLog, RUNTIME_URL, type LogEntry } from "../src/pagelog";
 import { withNamedMissing } from "../src/unknownapi";
 
 function fakeWindow() {
@@ -27,6 +27,42 @@ describe("the page's errors reach the store side", () => {
     ]);
     expect(sent[2].source).toBe("about:srcdoc:7");
     expect(sent[0].source).toMatch(/pagelog\.test\.ts:\d+$/);
+  });
+
+  // Stacks as Chromium writes them for a notebook page whose runtime is named (pytonium_lab/_page.py).
+  const THROWN_BY_RUNTIME =
+    "TypeError: ns.k: undefined is not a state value\n    at fail (pytonium-runtime.js:1:4711)\n" +
+    "    at walk (pytonium-runtime.js:1:5361)\n    at cleanValue (pytonium-runtime.js:1:4647)\n" +
+    "    at Object.setState (pytonium-runtime.js:1:12844)\n    at later (about:srcdoc:7:38)";
+  const THROWN_IN_A_LISTENER =
+    "ReferenceError: nothere is not defined\n    at about:srcdoc:10:130\n    at fire (pytonium-runtime.js:1:9296)\n" +
+    "    at pytonium-runtime.js:1:14687\n    at Array.forEach (<anonymous>)\n    at pytonium-runtime.js:1:14676";
+
+  it("finds the page's own frame in a stack, past the runtime's and native ones", () => {
+    expect(RUNTIME_URL).toBe("pytonium-runtime.js");
+    expect(pageSource(THROWN_BY_RUNTIME)).toBe("about:srcdoc:7");
+    expect(pageSource(THROWN_IN_A_LISTENER)).toBe("about:srcdoc:10");
+    expect(pageSource("Error: two\nlines at x:1:2\n    at Array.forEach (<anonymous>)\n    at f (http://h/p.js?token=T:3:4)")).toBe(
+      "http://h/p.js:3",
+    );
+    expect(pageSource("Error\n    at a (app.js:1:1)\n    at b (app.js:2:1)\n    at c (app.js:3:1)", 2)).toBe("app.js:3");
+    expect(pageSource("Error\n    at fail (pytonium-runtime.js:1:5)")).toBe(""); // none of the page's
+  });
+
+  it("an error the runtime throws at the page's call is placed at that call, not at the runtime's line", () => {
+    const { win } = fakeWindow();
+    const sent: LogEntry[] = [];
+    reportPageLog(win, (e) => sent.push(e));
+    const error = new TypeError("ns.k: undefined is not a state value");
+    error.stack = THROWN_BY_RUNTIME;
+    win.dispatchEvent(Object.assign(new Event("error"), { message: "Uncaught", filename: RUNTIME_URL, lineno: 1, error }));
+    const inner = new Error("runtime bug");
+    inner.stack = "Error: runtime bug\n    at f (pytonium-runtime.js:1:5)";
+    win.dispatchEvent(Object.assign(new Event("error"), { message: "Uncaught", filename: RUNTIME_URL, lineno: 1, error: inner }));
+    const rejected = new Error("no");
+    rejected.stack = THROWN_IN_A_LISTENER;
+    win.dispatchEvent(Object.assign(new Event("unhandledrejection"), { reason: rejected }));
+    expect(sent.map((e) => e.source)).toEqual(["about:srcdoc:7", "pytonium-runtime.js:1", "about:srcdoc:10"]);
   });
 
   it("cuts a flood to a burst, then a rate, and says how many it dropped", () => {
@@ -91,5 +127,22 @@ describe("the list under a notebook view", () => {
     (panel.el.querySelector(".pytonium-lab-log-clear") as HTMLButtonElement).click();
     expect(panel.el.querySelectorAll(".pytonium-lab-log-entry")).toHaveLength(0);
     expect(panel.el.style.display).toBe("none");
+  });
+
+  it("counts one error reached by two paths (different stacks) on one line, showing the last stack", async () => {
+    // The prototyping notebook's page: show() throws from onReady and from the registration's first event.
+    const { logPanel } = await import("../src/logpanel");
+    const panel = logPanel(document);
+    const thrown = (via: string): LogEntry => ({
+      level: "error",
+      message: "Uncaught ReferenceError: drawBar is not defined\n    at show (about:srcdoc:14:3)\n    at " + via,
+      source: "about:srcdoc:14",
+      dropped: 0,
+    });
+    panel.add(thrown("onReady (about:srcdoc:23:3)"));
+    panel.add(thrown("about:srcdoc:19:82"));
+    const lines = Array.from(panel.el.querySelectorAll(".pytonium-lab-log-entry")) as HTMLElement[];
+    expect(lines.map((e) => e.textContent)).toEqual(["error: Uncaught ReferenceError: drawBar is not defined  (about:srcdoc:14)\u00d72"]);
+    expect(lines[0].title).toContain("about:srcdoc:19:82");
   });
 });

@@ -467,6 +467,8 @@ describe("bad input", () => {
     ["a null key", "ns", null, /key must be a non-empty string, got null/],
     ["an empty key", "ns", "", /key must be a non-empty string, got ""/],
     ["an object key", "ns", {}, /key must be a non-empty string, got object/],
+    ["a 257-character namespace", "n".repeat(257), "k", /namespace "n{40}"\.\.\. is 257 characters long; the limit is 256$/],
+    ["a 10,000-character key", "ns", "k".repeat(10000), /key "k{40}"\.\.\. is 10000 characters long; the limit is 256$/],
   ];
   for (const [name, ns, key, message] of badNames) {
     it(`setState, getState and removeState reject ${name}`, () => {
@@ -487,6 +489,7 @@ describe("bad input", () => {
     ["a string for namespaces", ["ev", "a", true, true], /namespaces must be a non-empty array of strings, got "a"/],
     ["no namespaces", ["ev", [], true, true], /namespaces must be a non-empty array/],
     ["a bad namespace in the list", ["ev", ["a", 3], true, true], /namespace must be a non-empty string, got 3/],
+    ["a too long namespace in the list", ["ev", ["a", "n".repeat(300)], true, true], /is 300 characters long/],
     ["non-boolean flags", ["ev", ["a"], 1, "yes"], /must be booleans, got 1 and "yes"/],
   ];
   for (const [name, args, message] of badRegistrations) {

@@ -1,6 +1,6 @@
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { checkName, cleanValue, copyValue, equalValues, MAX_DEPTH, type StateValue } from "../src/values";
+import { checkName, cleanValue, copyValue, equalValues, MAX_DEPTH, MAX_NAME, type StateValue } from "../src/values";
 
 /** `[[...[1]...]]`: `depth` arrays inside each other. */
 function nested(depth: number): StateValue {
@@ -75,6 +75,25 @@ describe("checkName", () => {
     expect(() => checkName("f", "namespace", "ok")).not.toThrow();
     expect(() => checkName("f", "namespace", "")).toThrow(TypeError);
     expect(() => checkName("f", "key", 1n)).toThrow("f: key must be a non-empty string, got BigInt 1n");
+  });
+
+  it("takes names of up to MAX_NAME characters, as Python counts them, and refuses longer ones naming them cut", () => {
+    expect(MAX_NAME).toBe(256);
+    expect(() => checkName("f", "namespace", "n".repeat(256))).not.toThrow();
+    expect(() => checkName("f", "key", "\u{1F600}".repeat(256))).not.toThrow(); // 512 UTF-16 units, 256 characters
+    expect(() => checkName("f", "namespace", "n".repeat(257))).toThrow(
+      'f: namespace "' + "n".repeat(40) + '"... is 257 characters long; the limit is 256',
+    );
+    expect(() => checkName("f", "key", "\u{1F600}".repeat(257))).toThrow("is 257 characters long");
+    let message = "";
+    try {
+      checkName("setState", "key", "k".repeat(10000));
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain("setState: key \"kkkk");
+    expect(message).toContain("is 10000 characters long; the limit is 256");
+    expect(message.length).toBeLessThan(200);
   });
 });
 

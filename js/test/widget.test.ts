@@ -78,17 +78,24 @@ describe("widget render", () => {
     ]);
   });
 
-  it("follows changes of _srcdoc and height", () => {
+  it("follows changes of _srcdoc, height and width", () => {
     const { model, iframe } = mount();
     model.set("_srcdoc", "<p>new</p>");
     model.set("height", "12em");
+    model.set("width", "320px");
     expect(iframe.srcdoc).toBe("<p>new</p>");
     expect(iframe.style.height).toBe("12em");
+    expect(iframe.style.width).toBe("320px");
+  });
+
+  it("is as wide as its width says", () => {
+    const { iframe } = mount({ _srcdoc: "<p>hi</p>", height: "80px", width: "250px" });
+    expect(iframe.style.width).toBe("250px");
   });
 
   it("cleanup removes every listener and the iframe", () => {
     const { model, sent, iframe, cleanup, el } = mount();
-    expect(model.count()).toBe(7); // 5 of the view, 2 of the model's mirror
+    expect(model.count()).toBe(8); // 6 of the view, 2 of the model's mirror
     const page = iframe.contentWindow;
     cleanup();
     expect(model.count()).toBe(2); // the mirror lives as long as the model

@@ -114,7 +114,7 @@ class Pytonium:
         if scheme in self._folders:
             _page_file(self._folders, scheme, path, url)  # no window for a page that cannot be served
         if _inline(self.backend):
-            self._widget = _show_inline(self.store, self._folders, scheme, path, url, height)
+            self._widget = _show_inline(self.store, self._folders, scheme, path, url, width, height)
             return
         ours = scheme in self._folders or origin_of(url) in self._origins
         if not ours and scheme not in ("http", "https") and url != "about:blank":
@@ -267,8 +267,10 @@ def _page_file(folders: dict[str, str], scheme: str, path: str, url: str) -> str
         raise type(exc)(f"initialize({url!r}): {exc}") from None
 
 
-def _show_inline(store: StateStore, folders: dict[str, str], scheme: str, path: str, url: str, height: int) -> Any:
-    """Display the page of ``scheme://path`` as a StateWidget in the current notebook output."""
+def _show_inline(
+    store: StateStore, folders: dict[str, str], scheme: str, path: str, url: str, width: int, height: int
+) -> Any:
+    """Display the page of ``scheme://path`` as a StateWidget in the current notebook output, sized as the window."""
     from IPython.display import display
 
     from ..widget import StateWidget
@@ -278,6 +280,6 @@ def _show_inline(store: StateStore, folders: dict[str, str], scheme: str, path: 
         raise ValueError(
             f"initialize: the notebook view shows custom-scheme pages only, not {url!r} (registered: {known})"
         )
-    widget = StateWidget(store, _page_file(folders, scheme, path, url), height=height)
+    widget = StateWidget(store, _page_file(folders, scheme, path, url), width=width, height=height)
     display(widget)
     return widget

@@ -175,6 +175,16 @@ class _Files(_Base):
         self.finish(body)
 
 
+class _NoIcon(tornado.web.RequestHandler):
+    """``/favicon.ico``: 204, no content. Chromium asks every page that names no icon for it,
+    and a 404 would be logged for every window. A page's own ``<link rel="icon">`` is a
+    file of its folder, served as any other."""
+
+    def get(self) -> None:
+        self.set_status(204)
+        self.finish()
+
+
 class _Socket(tornado.websocket.WebSocketHandler):
     """``/_pytonium/ws?token=T``: one StoreLink per connection."""
 
@@ -278,6 +288,7 @@ class LoopbackServer:
         app = tornado.web.Application(
             [
                 (r"/_pytonium/ws", _Socket, args),
+                (r"/favicon\.ico", _NoIcon),
                 (r"/_s/([0-9a-f]+)/([a-z][a-z0-9+.-]*)/(.*)", _Files, args),
             ],
             websocket_max_message_size=64 * 1024 * 1024,

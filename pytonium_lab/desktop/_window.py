@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Iterable
 
-from .._page import locate_page
+from .._page import locate_page, runtime_source
 from .._store import StateStore
 from ._backends import WindowProcess, launch, resolve_backend
 from ._server import LoopbackServer, Session, serve
@@ -50,8 +50,11 @@ def show(
     Waiting makes ``initialize`` fail loudly (with the engine's stderr) when
     the window cannot start, instead of a loop that ends silently. An engine
     that dies before its page connects is started once more: CEF 66 now and
-    then fails its own start on a heavily loaded machine.
+    then fails its own start on a heavily loaded machine. A missing JS build
+    fails before any window: our page would only be a 500 error that never connects.
     """
+    if wait:
+        runtime_source()  # raises, saying how to build the JS, when static/runtime.js is missing
     for attempt in (1, 2):
         session.connected.clear()
         window = launch(backend, url, width, height, title=title, debug=debug, inject=inject)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -144,8 +145,9 @@ def test_unknown_backend_is_refused_at_once(backend):
         ("app://sub/missing.html?x=1#top", FileNotFoundError, r"no file 'sub/missing.html'"),
         ("app://../secret.html", OutsideFolder, r"initialize\('app://../secret.html'\): path '../secret.html' leaves"),
         ("app://up/secret.html", OutsideFolder, r"'up/secret.html' resolves outside the served folder"),
+        ("app://sub.html", IsADirectoryError, r"initialize\('app://sub.html'\): 'sub.html' in /.* is a directory"),
     ],
-    ids=["missing", "missing-in-subfolder", "dotdot", "symlink-out"],
+    ids=["missing", "missing-in-subfolder", "dotdot", "symlink-out", "directory"],
 )
 def test_a_page_that_cannot_be_served_fails_at_once_before_any_window(
     tmp_path, backend, monkeypatch, url, error, words
@@ -158,6 +160,7 @@ def test_a_page_that_cannot_be_served_fails_at_once_before_any_window(
     (web / "index.html").write_text("<p>x</p>")
     (tmp_path / "secret.html").write_text("<p>secret</p>")
     (web / "up").symlink_to(tmp_path)
+    (web / "sub.html").mkdir()
     launches, real_launch = [], _window.launch
     monkeypatch.setattr(
         _window, "launch", lambda *args, **kwargs: launches.append(args) or real_launch(*args, **kwargs)
@@ -185,3 +188,52 @@ def test_a_scheme_whose_folder_is_gone_fails_at_once(tmp_path, backend):
         p.initialize("app://index.html", 400, 300)
     assert time.monotonic() - start < 0.5 and not p.is_running()
     p.shutdown()
+
+
+MISSING_JS = """
+import sys, time
+from pytonium_lab import Pytonium, StateWidget, StateStore
+p = Pytonium(backend=sys.argv[1])
+p.add_custom_scheme("app", sys.argv[2])
+start = time.monotonic()
+try:
+    p.initialize("app://index.html", 400, 300)
+except RuntimeError as exc:
+    print("took", time.monotonic() - start)
+    print("window", str(exc))
+else:
+    print("no error after", time.monotonic() - start, "s; running:", p.is_running())
+p.shutdown()
+try:
+    StateWidget(StateStore(), "<p>x</p>")
+except RuntimeError as exc:
+    print("widget", str(exc))
+"""
+
+
+def test_a_missing_js_build_fails_at_once_before_any_window(tmp_path, backend):
+    """Not a window showing "500: Internal Server Error" and a 15 s wait: the error that says how to build the JS."""
+    import pytonium_lab
+
+    shutil.copytree(
+        pytonium_lab.__path__[0], tmp_path / "pytonium_lab", ignore=shutil.ignore_patterns("*.js", "__pycache__")
+    )
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "index.html").write_text("<p>x</p>")
+    out = subprocess.run(
+        [sys.executable, "-c", MISSING_JS, backend, str(tmp_path / "web")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        cwd=tmp_path,  # python -c puts the working directory first on the path
+        check=False,
+    )
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
+    assert "window" in lines, out.stdout + out.stderr
+    assert float(lines["took"]) < 0.5
+    assert (
+        "runtime.js is missing: build the JS with `npm --prefix js ci && npm --prefix js run build`" in lines["window"]
+    )
+    # The same words as StateWidget's, which misses its own file first.
+    assert lines["window"].replace("runtime.js", "widget.js") == lines["widget"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -133,3 +134,26 @@ def test_the_last_window_closes_the_servers_port_and_a_later_one_opens_it_again(
     wait_for(lambda: not a.is_running(), 5, "is_running() to turn false after the user closed the window")
     a.shutdown()
     assert not port_open(port)
+
+
+def test_a_chromium_window_logs_no_404(tmp_path, xvfb, closing, caplog):
+    """Chromium asks for /favicon.ico for a page that names no icon: answered 204, not a 404 in the log."""
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    caplog.set_level(logging.INFO, logger="pytonium_lab")
+    (tmp_path / "index.html").write_text(PAGE)
+    (tmp_path / "own.html").write_text(PAGE.replace("<title>", '<link rel="icon" href="icon.png"><title>'))
+    (tmp_path / "icon.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    p = Pytonium(backend="chromium")
+    closing(p)
+    p.add_custom_scheme("app", str(tmp_path))
+    requests = lambda: [r.getMessage() for r in caplog.records if r.name == "tornado.access"]  # noqa: E731
+    p.initialize("app://index.html", 400, 300)
+    wait_for(lambda: any("/favicon.ico" in m for m in requests()), 10, "chromium to ask for /favicon.ico")
+    p.shutdown()
+    p.initialize("app://own.html", 400, 300)  # a page with its own icon gets it from its folder
+    wait_for(lambda: any("/app/icon.png" in m for m in requests()), 10, "chromium to ask for the page's icon")
+    p.shutdown()
+    assert next(m for m in requests() if "/favicon.ico" in m).startswith("204 ")
+    assert next(m for m in requests() if "/app/icon.png" in m).startswith("200 ")
+    noise = [r.getMessage() for r in caplog.records if "404" in r.getMessage() or "refused" in r.getMessage()]
+    assert noise == [], noise

@@ -65,7 +65,8 @@ def test_no_watch_without_debug_or_watch(tmp_path, backend, closing):
 
 def test_a_page_error_reaches_the_python_log(tmp_path, backend, closing, caplog):
     (tmp_path / "index.html").write_text(
-        "<!doctype html><html><body><script>console.warn('careful'); d3.select('p');</script></body></html>"
+        "<!doctype html><html><body><script>console.warn('careful'); d3.select('p');</script>\n"
+        "<script>\nPytonium.callFunction('save');</script></body></html>"
     )
     p = Pytonium(backend=backend)
     closing(p)
@@ -73,9 +74,12 @@ def test_a_page_error_reaches_the_python_log(tmp_path, backend, closing, caplog)
     with caplog.at_level(logging.WARNING, logger="pytonium_lab"):
         p.initialize("app://index.html", 400, 300)
         wait_for(lambda: "d3 is not defined" in caplog.text, 10, "the page's error in the log")
+        wait_for(lambda: "callFunction" in caplog.text, 10, "the error the runtime threw at the page's call")
     records = [r for r in caplog.records if r.getMessage().startswith("page ")]
     assert any(r.levelno == logging.WARNING and "careful" in r.getMessage() for r in records)
     error = next(r for r in records if "d3 is not defined" in r.getMessage())
     assert error.levelno == logging.ERROR and error.getMessage().endswith("/app/index.html:1)")  # its own line
+    thrown = next(r for r in records if "callFunction" in r.getMessage())  # by the runtime, injected on line 1
+    assert thrown.getMessage().endswith("/app/index.html:3)"), thrown.getMessage()
     assert p._session is not None and p._session.token not in caplog.text  # no token in the log
     p.shutdown()

@@ -49,6 +49,9 @@ def test_a_throwing_page_shows_its_errors_under_the_view_and_in_the_python_log(n
     logs = lab_page.page.locator(".pytonium-lab-log")
     expect(logs.nth(0)).to_contain_text("Pytonium.callFunction is not provided by pytonium_lab", timeout=20_000)
     expect(logs.nth(0)).to_contain_text("warning: careful")
+    # The page's line (7: $extra of title_counter.html), not the injected runtime's, which threw it.
+    thrown = logs.nth(0).locator(".pytonium-lab-log-entry", has_text="callFunction")
+    expect(thrown).to_contain_text("(about:srcdoc:7)")
     expect(logs.nth(1)).to_contain_text("d3 is not defined")
     expect(logs.nth(1)).to_contain_text("about:srcdoc:3")  # the page's own line
     lab_page.page.screenshot(path=str(Path("test-artifacts") / "page-errors-under-view.png"))

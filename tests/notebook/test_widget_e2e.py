@@ -221,10 +221,14 @@ def test_bad_set_state_calls_throw_in_the_page_and_change_nothing(notebook) -> N
 def test_relative_css_js_and_images_render(notebook) -> None:
     page = PAGES / "assets" / "index.html"
     lab = notebook(
-        [f"from pytonium_lab import StateStore, StateWidget\nStateWidget(StateStore(), {str(page)!r}, height=200)"]
+        [
+            f"from pytonium_lab import StateStore, StateWidget\nStateWidget(StateStore(), {str(page)!r}, height=200, width=260)"
+        ]
     )
     view = lab.view(0)
     expect(view.locator("#js")).to_have_text("script ran: function", timeout=20_000)
+    box = lab.page.locator("iframe[data-pytonium-view]").first.bounding_box()
+    assert box is not None and (round(box["width"]), round(box["height"])) == (260, 200)  # not the output's width
     expect(view.locator("#title")).to_have_css("color", "rgb(200, 30, 40)")
     assert view.locator("#tile").evaluate("e => getComputedStyle(e).backgroundImage").startswith('url("data:image/png')
     view.locator("#logo").evaluate("img => img.decode()")

@@ -88,6 +88,13 @@ def test_missing_asset_warns_naming_page_and_asset(site: Path) -> None:
         assert inline_assets(html, site, page="index.html") == html
 
 
+def test_an_asset_that_is_a_directory_warns_saying_so(site: Path) -> None:
+    (site / "pics.png").mkdir()
+    html = '<img src="pics.png">'
+    with pytest.warns(UserWarning, match=r"index\.html: asset 'pics\.png' is a directory"):
+        assert inline_assets(html, site, page="index.html") == html
+
+
 def test_query_and_escaped_names_resolve(site: Path) -> None:
     (site / "my pic.png").write_bytes(PNG)
     out = inline_assets('<img src="my%20pic.png?v=2">', site)

@@ -185,14 +185,22 @@ GOOD = json.dumps(document({"a": {"b": [1, 2, 3]}}))
         (json.dumps(document({}, revision=-1)), '"revision" must be'),
         (json.dumps(document({}) | {"revision": None}), '"revision" must be'),
         (json.dumps(document([])), '"state" must be an object'),
-        (json.dumps(document({"a": [1]})), '"state".a must be an object of keys'),
-        (json.dumps(document({"": {"b": 1}})), "the store refuses .b: state namespace must not be empty"),
+        (json.dumps(document({"a": [1]})), "\"state\".'a' must be an object of keys"),
+        (json.dumps(document({"": {"b": 1}})), "refuses namespace '', key 'b': state namespace must not be empty"),
         (json.dumps(document({"a": {"": 1}})), "state key must not be empty"),
         (json.dumps(document({"a": {"b": 2**60}})), "a.b: int 1152921504606846976 is outside"),
         (GOOD.replace("[1, 2, 3]", "[1, NaN]"), "a.b[1]: float nan is not allowed"),
         (GOOD.replace("[1, 2, 3]", "Infinity"), "float inf is not allowed"),
         (GOOD.replace("[1, 2, 3]", "[" * 150 + "]" * 150), "more than 100 levels"),
         (GOOD.replace("[1, 2, 3]", "1" * 5000), "not valid JSON"),
+        (
+            json.dumps(document({"n" * 257: {"b": 1}})),
+            "state namespace 'nnnnnnnnnn" + "n" * 30 + "'... is 257 characters",
+        ),
+        (
+            json.dumps(document({"a": {"k" * 10_000: 1}})),
+            "key 'kkkkkkkkkk" + "k" * 30 + "'... is 10000 characters long",
+        ),
     ],
 )
 def test_a_corrupt_file_is_refused_naming_it_and_left_untouched(path, content, message):
@@ -205,6 +213,7 @@ def test_a_corrupt_file_is_refused_naming_it_and_left_untouched(path, content, m
     with pytest.raises(ValueError, match="left untouched") as error:
         store.persist(path)
     assert str(path) in str(error.value) and message in str(error.value), str(error.value)
+    assert len(str(error.value)) < len(str(path)) + 400  # a long name is cut
     assert store.snapshot() == {"a": {"before": 1}} and store.revision == 1 and not heard
     store.set_state("a", "after", 2)
     time.sleep(DELAY + 0.02)

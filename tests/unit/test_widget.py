@@ -60,6 +60,15 @@ def test_is_an_anywidget_with_synced_config(store: StateStore) -> None:
     assert widget.store is store
 
 
+def test_width_is_the_full_output_unless_given(store: StateStore) -> None:
+    assert make(store)[0].get_state()["width"] == "100%"
+    assert make(store, width=320)[0].get_state()["width"] == "320px"
+    widget, _ = make(store, width="50%")
+    assert widget.get_state()["width"] == "50%"
+    widget.width = 200
+    assert widget.get_state()["width"] == "200px"
+
+
 def test_srcdoc_has_config_then_runtime_first_in_head(store: StateStore) -> None:
     widget, _ = make(store)
     head = widget._srcdoc.split("<title>")[0]
@@ -90,12 +99,22 @@ def test_bad_page_is_a_clear_error(store: StateStore, page: object, error: type,
         StateWidget(store, page)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("name", ["site", "site.html"])
+def test_a_page_path_that_is_a_directory_says_so(store: StateStore, tmp_path, name: str) -> None:
+    (tmp_path / name).mkdir()
+    with pytest.raises(IsADirectoryError, match=f"page '.*{name}' is a directory, not an .html file"):
+        StateWidget(store, tmp_path / name)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
         ({"height": 0}, traitlets.TraitError, "positive int"),
         ({"height": True}, traitlets.TraitError, "positive int"),
         ({"height": " "}, traitlets.TraitError, "must not be empty"),
+        ({"width": 0}, traitlets.TraitError, "width must be a CSS length or a positive int"),
+        ({"width": False}, traitlets.TraitError, "width must be a CSS length or a positive int"),
+        ({"width": ""}, traitlets.TraitError, "width must not be empty"),
         ({"namespaces": "settings"}, TypeError, "not the str 'settings'"),
         ({"namespaces": ["ok", ""]}, ValueError, "namespaces must not be empty"),
     ],
