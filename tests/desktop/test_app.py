@@ -39,12 +39,12 @@ if (window.PytoniumReady) onReady(); else window.addEventListener("PytoniumReady
 class App:
     """One ``pytonium-lab app`` process; its stdout and stderr go to files (read while it runs)."""
 
-    def __init__(self, notebook: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, notebook: Path, logs: Path, *args: str, env: dict[str, str] | None = None) -> None:
         if not COMMAND.exists():
             pytest.fail(f"{COMMAND} is missing: install the package (pip install -e .) so its script exists")
         self.started = time.monotonic()
-        self._out = notebook.with_suffix(".stdout")
-        self._err = notebook.with_suffix(".stderr")
+        self._out = logs / f"{notebook.stem}.stdout"  # not next to the notebook: it may be the repository's
+        self._err = logs / f"{notebook.stem}.stderr"
         with open(self._out, "wb") as out, open(self._err, "wb") as err:
             self.proc = subprocess.Popen(
                 [str(COMMAND), "app", str(notebook), "--verbose", *args],
@@ -80,12 +80,12 @@ class App:
 
 
 @pytest.fixture
-def apps():
+def apps(tmp_path):
     """Starts apps; kills what is left of them after the test."""
     started: list[App] = []
 
     def start(notebook: Path, *args: str, env: dict[str, str] | None = None) -> App:
-        started.append(App(notebook, *args, env=env))
+        started.append(App(notebook, tmp_path, *args, env=env))
         return started[-1]
 
     yield start
