@@ -14,10 +14,12 @@ as they do there.
 
 Every StateWidget the notebook displays (display(widget), or the widget as a
 cell's last line) opens as a desktop window the moment it is displayed, with
-its page, its namespaces and the same store; cells may loop forever after it.
+its page, its namespaces and the same store; cells may loop forever after it
+(as in Jupyter, the page's writes reach your handlers between cells, while a
+cell awaits, or in a loop that calls widget.update_message_loop()).
 store.inspector() and Pytonium(...) windows open too. print() output goes to
 this terminal. Other widgets (ipywidgets sliders, HTML, ...) are not shown: a
-warning names each one.
+warning names each one. Other rich output (Out[n] values, images) is not shown.
 
 The app ends when its last window closes: a cell still running gets a second
 to end, then is interrupted, and the kernel shuts down cleanly (atexit hooks,
