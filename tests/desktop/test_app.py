@@ -291,6 +291,10 @@ def test_bad_arguments_exit_2(apps, tmp_path):
     bad = apps(tmp_path / "bad.ipynb")
     assert bad.ends(10) == 2
     assert "cannot read" in bad.err and "bad.ipynb" in bad.err
+    (tmp_path / "old.ipynb").write_text(json.dumps({"nbformat": 3, "worksheets": []}))
+    old = apps(tmp_path / "old.ipynb")
+    assert old.ends(10) == 2
+    assert "old.ipynb as a notebook: expected the nbformat 4 JSON" in old.err and "got nbformat 3" in old.err
     engine = apps(notebook(tmp_path, "x = 1"), "--backend", "netscape")
     assert engine.ends(10) == 2
     assert "netscape" in engine.err
