@@ -307,3 +307,18 @@ def test_help_explains_every_option():
     for option in ("--width", "--height", "--backend", "--verbose", "cefpython3", "chromium", "Exit codes", "Ctrl-C"):
         assert option in help_text
     assert "``" not in help_text
+
+
+def test_a_window_that_cannot_open_fails_its_cell(apps, tmp_path):
+    """The display hook's error (here: no X server) is the displaying cell's error, not a silent no-show."""
+    path = notebook(
+        tmp_path,
+        "from pytonium_lab import StateStore, StateWidget",
+        f"StateWidget(StateStore(), {TICKER!r})",
+        'print("never")',
+    )
+    app = apps(path, env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    assert app.ends(30) == 1
+    assert "pytonium-lab app: cell 2 (StateWidget(StateStore()," in app.err
+    assert "raised RuntimeError: cannot open a desktop window: DISPLAY is not set" in app.err
+    assert "never" not in app.out
