@@ -231,6 +231,11 @@ class _App:
                 except _Failed:
                     break
         self.manager.shutdown_kernel(now=False)  # a shutdown request: the kernel exits, running atexit
+        while True:  # what it printed last (an interrupted cell, atexit hooks) still reaches the terminal
+            try:
+                self.handle(self.client.get_iopub_msg(timeout=0.05))
+            except Empty:
+                break
         self.client.stop_channels()
 
 

@@ -242,6 +242,7 @@ def test_ctrl_c_stops_the_app_cleanly(xvfb, apps, tmp_path):
 import atexit, pathlib, time
 from pytonium_lab import StateStore, StateWidget
 atexit.register(lambda: pathlib.Path("bye.txt").write_text("bye"))
+atexit.register(lambda: print("atexit prints", flush=True))
 StateWidget(StateStore(), {TICKER!r}, height=200)
 """,
         'print("sleeping", flush=True)\nwhile True:\n    time.sleep(0.05)',
@@ -253,6 +254,7 @@ StateWidget(StateStore(), {TICKER!r}, height=200)
     assert app.ends(15) == 130
     assert "pytonium-lab app: stopped" in app.err
     assert (tmp_path / "bye.txt").read_text() == "bye"  # the kernel shut down cleanly: atexit ran
+    assert "atexit prints" in app.out  # and what it printed then still reached the terminal
     wait_for(lambda: windows_of(xvfb) == [], 5, "no window left")
 
 
