@@ -109,6 +109,7 @@ class StateWidget(anywidget.AnyWidget):
         self.store = store
         self._page = page
         self._namespaces = names
+        self._windows: list[Any] = []  # open_window()'s handles: update_message_loop() pumps them too
         super().__init__(_srcdoc=srcdoc, height=height, width=width, **kwargs)
         self._link = StoreLink(store, self._send_to_views, namespaces=names, interval=1 / 60)
         self._boot = self._link.initial_snapshot()
@@ -194,6 +195,9 @@ class StateWidget(anywidget.AnyWidget):
         cell_pumps()
         pump_host()  # marimo: hand over the page messages it queued while this cell runs
         self._apply_queued()
+        for handle in self._windows:  # the windows open_window() opened: their pages' writes
+            handle.session.pump()
+        self._windows = [handle for handle in self._windows if handle.is_running()]
         self._link.flush()
 
     def flush(self) -> None:
@@ -228,7 +232,9 @@ class StateWidget(anywidget.AnyWidget):
         """Open the same page on the same store in a desktop window (see ``pytonium_lab.desktop``)."""
         from .desktop import open_window
 
-        return open_window(self.store, self._page, namespaces=self.namespaces, **kwargs)
+        handle = open_window(self.store, self._page, namespaces=self.namespaces, **kwargs)
+        self._windows.append(handle)
+        return handle
 
     def __repr__(self) -> str:
         page = self._page if isinstance(self._page, os.PathLike) or "<" not in self._page else "<html text>"

@@ -11,18 +11,29 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .._page import locate_page, runtime_source
 from .._store import StateStore
 from ._backends import WindowProcess, launch, resolve_backend
 from ._server import LoopbackServer, Session, serve
 
-__all__ = ["WindowHandle", "open_window", "running_loop", "show"]
+__all__ = ["WindowHandle", "observe_windows", "open_window", "running_loop", "show"]
 
 log = logging.getLogger("pytonium_lab")
 
 READY_TIMEOUT = 15.0
+
+_observers: list[Callable[[WindowProcess], None]] = []
+
+
+def observe_windows(callback: Callable[[WindowProcess], None]) -> None:
+    """Call ``callback(window)`` for every window this process opens from now on.
+
+    ``pytonium-lab app`` counts a notebook's windows this way, whichever API
+    opened them (``open_window``, ``Pytonium.initialize``, a displayed widget).
+    """
+    _observers.append(callback)
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:
@@ -59,14 +70,14 @@ def show(
         session.connected.clear()
         window = launch(backend, url, width, height, title=title, debug=debug, inject=inject)
         if not wait:
-            return window
+            return _opened(window)
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline and window.is_alive():
             if session.connected.wait(0.02):
-                return window
+                return _opened(window)
         if window.is_alive():
             log.warning("the %s window did not connect within %.0f s; going on", window.backend, READY_TIMEOUT)
-            return window
+            return _opened(window)
         tail = window.error_tail()
         window.close(0)
         why = (
@@ -77,6 +88,12 @@ def show(
             raise RuntimeError(why)
         log.warning("%s\nstarting it once more", why)
     raise AssertionError("unreachable")
+
+
+def _opened(window: WindowProcess) -> WindowProcess:
+    for callback in _observers:
+        callback(window)
+    return window
 
 
 def _serve_page(session: Session, page: str | os.PathLike[str]) -> str:
