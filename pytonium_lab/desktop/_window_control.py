@@ -189,7 +189,6 @@ class WindowControls:
         window.on_title = xwin.set_title  # an engine that reports titles instead of writing them
         if window.title is not None:
             xwin.set_title(window.title)
-        self._check_min_size("initialize", options.width, options.height)
         if options.frameless:
             self._apply_frameless(xwin, True)
         if options.icon is not None:
@@ -253,15 +252,6 @@ class WindowControls:
                 "minimize, maximize and always-on-top are the window manager's to do"
             )
 
-    def _check_min_size(self, call: str, width: int, height: int) -> None:
-        xwin = self._xwin
-        assert xwin is not None
-        low_w, low_h = xwin.min_size()
-        for name, value, low in (("width", width, low_w), ("height", height, low_h)):
-            if value < low:
-                backend = self._window.backend if self._window is not None else self.backend
-                raise ValueError(f"{call}: the {backend} engine's window cannot be smaller than {low} ({name} {value})")
-
     def minimize_window(self) -> None:
         """Minimize (iconify) the window; ``restore_window`` brings it back."""
         xwin = self._steer("minimize_window")
@@ -286,11 +276,14 @@ class WindowControls:
         if self._normal is not None:  # some engines keep the maximized size (cefpython3 does)
             (x, y), (width, height) = self._normal
             self._normal = None
-            if (xwin.position(), xwin.size()) != ((x, y), (width, height)):
+            for _ in range(3):
+                if (xwin.position(), xwin.size()) == ((x, y), (width, height)):
+                    break
                 # openbox puts a window it unmaximizes a frame's width off while believing it is
                 # where it was, and ignores a move to that spot: one step beside it first.
                 xwin.move_resize(x + 1, y + 1, width, height)
                 xwin.move_resize(x, y, width, height)
+                xwin.wait_still()
 
     def is_maximized(self) -> bool:
         return set(_MAXIMIZED) <= self._steer("is_maximized").states()
@@ -339,7 +332,6 @@ class WindowControls:
             raise TypeError(f"{call}: anchor must be an int 0-3, got {type(anchor).__name__} {anchor!r}")
         if anchor not in (0, 1, 2, 3):
             raise ValueError(f"{call}: anchor must be 0 (top-left), 1 (top-right), 2 (bottom-left) or 3, got {anchor}")
-        self._check_min_size(call, width, height)
         (x, y), (old_w, old_h) = xwin.position(), xwin.size()
         if anchor in (1, 3):
             x += old_w - width

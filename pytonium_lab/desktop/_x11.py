@@ -197,14 +197,6 @@ class XWindow:
             log.debug("window %#x: the WM left it at %s %s, not %s %s", self.id, self.position(), self.size(),
                       target, target_size)  # fmt: skip
 
-    def min_size(self) -> tuple[int, int]:
-        """The smallest content size the engine declares (``WM_NORMAL_HINTS``; 1, 1 when it declares none)."""
-        with self._lock:
-            hints = self._window.get_wm_normal_hints()
-        if hints is None or not hints.flags & 16:  # PMinSize
-            return 1, 1
-        return max(1, int(hints.min_width)), max(1, int(hints.min_height))
-
     def settle_frame(self, frameless: bool) -> None:
         """Wait until the WM has taken the frame off (or put it back)."""
         if self.has_wm():
