@@ -177,15 +177,20 @@ class WindowControls:
             return
         from ._x11 import XWindow
 
+        server, session = self._server, self._session
+        assert server is not None
+        assert session is not None
         try:
-            xwin = XWindow.find(window.pid, self._title_changed, alive=window.is_alive)
+            xwin = XWindow.find(
+                window.pid,
+                self._title_changed,
+                alive=window.is_alive,
+                public=lambda title: public_title(title, server, session),
+            )
         except (RuntimeError, TimeoutError) as exc:
             self._x11_problem = f"the {window.backend} window was not found on DISPLAY {os.environ['DISPLAY']}: {exc}"
             raise RuntimeError(f"initialize: {self._x11_problem}") from None
         self._xwin = xwin
-        server, session = self._server, self._session
-        if server is not None and session is not None:
-            xwin.filter_titles(lambda title: public_title(title, server, session))
         window.on_title = xwin.set_title  # an engine that reports titles instead of writing them
         if window.title is not None:
             xwin.set_title(window.title)
@@ -256,6 +261,8 @@ class WindowControls:
         """Minimize (iconify) the window; ``restore_window`` brings it back."""
         xwin = self._steer("minimize_window")
         self._needs_wm(xwin, "minimize_window")
+        if self._normal is None and not xwin.iconic() and not set(_MAXIMIZED) & xwin.states():
+            self._normal = (xwin.position(), xwin.size())  # openbox may bring it back elsewhere
         xwin.minimize()
 
     def maximize_window(self) -> None:
@@ -269,7 +276,9 @@ class WindowControls:
         """Undo minimize and maximize: the window comes back where and as large as it was."""
         xwin = self._steer("restore_window")
         self._needs_wm(xwin, "restore_window")
-        xwin.show()
+        if xwin.iconic():
+            xwin.show()
+            xwin.wait_still()
         if set(_MAXIMIZED) & xwin.states():
             xwin.change_states(False, *_MAXIMIZED)
             xwin.wait_still()  # the WM puts the window back in steps; move it only after them

@@ -59,7 +59,13 @@ def icon_data(path: str) -> list[int]:
 class XWindow:
     """One engine window: geometry, WM states, owned properties, title reports."""
 
-    def __init__(self, display_name: str, window_id: int, on_title: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        display_name: str,
+        window_id: int,
+        on_title: Callable[[str], None],
+        public: Callable[[str], str] = lambda title: title,
+    ) -> None:
         self._display = xdisplay.Display(display_name)
         self._lock = threading.RLock()
         self._window = self._display.create_resource_object("window", window_id)
@@ -67,7 +73,7 @@ class XWindow:
         self.id = window_id
         self._on_title = on_title
         self._owned: dict[str, tuple[str, int, list[int] | bytes]] = {}
-        self._title_filter: Callable[[str], str] = lambda title: title
+        self._title_filter = public  # set before the watcher starts: its first title passes through it too
         self._stop = threading.Event()
         self._watcher = threading.Thread(
             target=self._watch, args=(display_name,), name=f"pytonium-x11-{window_id:#x}", daemon=True
@@ -83,10 +89,14 @@ class XWindow:
         on_title: Callable[[str], None],
         *,
         alive: Callable[[], bool],
+        public: Callable[[str], str] = lambda title: title,
         timeout: float = 10.0,
         display_name: str | None = None,
     ) -> XWindow:
-        """The mapped top-level window of the engine in process group ``pgid`` (waits for it to map)."""
+        """The mapped top-level window of the engine in process group ``pgid`` (waits for it to map).
+
+        ``public`` rewrites every title the engine writes (e.g. to hide a URL's token).
+        """
         name = display_name or os.environ.get("DISPLAY") or ""
         display = xdisplay.Display(name)
         try:
@@ -94,7 +104,7 @@ class XWindow:
             while True:
                 found = _engine_window(display, group_pids(pgid))
                 if found is not None:
-                    return cls(name, found, on_title)
+                    return cls(name, found, on_title, public)
                 if not alive():
                     raise RuntimeError("the window's engine exited before its window appeared")
                 if time.monotonic() > deadline:
@@ -250,10 +260,6 @@ class XWindow:
             self._put(self._display, self._window, "_NET_WM_NAME", "UTF8_STRING", 8, encoded)
             self._put(self._display, self._window, "WM_NAME", "UTF8_STRING", 8, encoded)
             self._display.flush()
-
-    def filter_titles(self, public: Callable[[str], str]) -> None:
-        """Have every title the engine writes pass through ``public`` (rewritten when it changes it)."""
-        self._title_filter = public
 
     # ---- the watcher -----------------------------------------------------------------------
 
