@@ -191,9 +191,13 @@ class WindowControls:
             self._x11_problem = f"the {window.backend} window was not found on DISPLAY {os.environ['DISPLAY']}: {exc}"
             raise RuntimeError(f"initialize: {self._x11_problem}") from None
         self._xwin = xwin
-        window.on_title = xwin.set_title  # an engine that reports titles instead of writing them
+
+        def write_title(title: str) -> None:  # an engine that reports titles instead of writing them
+            xwin.set_title(public_title(title, server, session))  # filtered before it reaches the window
+
+        window.on_title = write_title
         if window.title is not None:
-            xwin.set_title(window.title)
+            write_title(window.title)
         if options.frameless:
             self._apply_frameless(xwin, True)
         if options.icon is not None:
