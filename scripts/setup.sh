@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything pytonium_lab needs on a fresh Debian machine, idempotently:
-# system packages (Xvfb, Chromium, xdotool), the Python venv (.venv) with the
+# system packages (Xvfb, openbox, wmctrl, Chromium, xdotool), the Python venv (.venv) with the
 # project and its test tools, the JS runtime build, and the CEF window runtime
 # (Python 3.7 + cefpython3, see `pytonium-lab setup-cef`).
 set -euo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n==> %s\n' "$*"; }
 
-debian_packages=(xvfb xauth x11-utils xdotool chromium fonts-dejavu-core redis-server)
+debian_packages=(xvfb xauth x11-utils xdotool openbox wmctrl chromium fonts-dejavu-core redis-server)
 command -v npm >/dev/null || debian_packages+=(nodejs npm)
 missing=()
 for pkg in "${debian_packages[@]}"; do

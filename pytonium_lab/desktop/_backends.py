@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -56,12 +57,13 @@ def free_port() -> int:
         return port
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether a process of group ``pgid`` still runs (zombies do not count; Linux /proc)."""
+def group_pids(pgid: int) -> set[int]:
+    """Live processes of process group ``pgid`` (zombies do not count; Linux /proc)."""
+    found: set[int] = set()
     try:
         names = os.listdir("/proc")
     except OSError:
-        return False
+        return found
     for name in names:
         if not name.isdigit():
             continue
@@ -71,8 +73,13 @@ def _group_alive(pgid: int) -> bool:
         except (OSError, IndexError):
             continue
         if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            return True
-    return False
+            found.add(int(name))
+    return found
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs."""
+    return bool(group_pids(pgid))
 
 
 def _die_with_parent() -> None:
@@ -144,6 +151,12 @@ class WindowProcess:
 
     speaks = True
     """Whether the engine reports on stdout (the CEF host) or only by exiting (chromium)."""
+
+    title: str | None = None
+    """The page's title as the engine last reported it, for engines that do not title their window."""
+
+    on_title: Callable[[str], None] | None = None
+    """Called with each such title (the window control writes it to the window)."""
 
     def __init__(self, command: list[str], *, devtools_port: int | None, workdir: str, **spawn: Any) -> None:
         self.devtools_port = devtools_port
@@ -224,6 +237,16 @@ class WindowProcess:
     def _ask_close(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
 
+    def navigate(self, url: str, inject: str | None = None) -> None:
+        """Load ``url`` in the window (``inject``: the runtime for allowed origins, kept for later pages)."""
+        raise NotImplementedError(f"load_url: the {self.backend} engine cannot load another URL")
+
+    def _engine_title(self, title: str) -> None:
+        """A title the engine reports itself (an engine that does not write it to its window)."""
+        self.title = title
+        if self.on_title is not None:
+            self.on_title(title)
+
     def error_tail(self, limit: int = 2000) -> str:
         """The end of the engine's stderr, for error messages."""
         try:
@@ -280,12 +303,23 @@ class CefWindow(WindowProcess):
             self.ready.set()
         elif event == "closed":
             self._alive = False
+        elif event == "title":
+            self._engine_title(str(json.loads(line).get("title", "")))
+
+    def _command(self, line: bytes) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + b"\n")
+        self.process.stdin.flush()
+
+    def navigate(self, url: str, inject: str | None = None) -> None:
+        try:
+            self._command(json.dumps({"load": url, "inject": inject}).encode())
+        except (OSError, ValueError):
+            raise RuntimeError("load_url: the CEF window has closed") from None
 
     def _ask_close(self) -> None:
         try:
-            assert self.process.stdin is not None
-            self.process.stdin.write(b"close\n")
-            self.process.stdin.flush()
+            self._command(b"close")
         except (OSError, ValueError):
             super()._ask_close()
 
@@ -331,10 +365,14 @@ class ChromiumWindow(WindowProcess):
             "--password-store=basic",
             "--disable-features=Translate,MediaRouter",
         ]
+        if os.environ.get("DISPLAY"):
+            command.append("--ozone-platform=x11")  # an X11 window, steerable through the WM (_x11.py)
         if debug:
             command.append(f"--remote-debugging-port={devtools_port or 0}")
         command.append("--remote-debugging-pipe")  # private: tells the close at once, injects scripts
         self._pages: set[str] = set()
+        self._session: str | None = None  # the DevTools session on the window's page, once attached
+        self._scripts: set[str] = set()  # scripts already run in every new document
         self._pipe = PipeDevTools(on_event=self._on_devtools_event)
         super().__init__(
             command,
@@ -363,23 +401,34 @@ class ChromiumWindow(WindowProcess):
             if not self._pages:
                 self._alive = False
 
-    def _open_with_script(self, url: str, script: str, timeout: float = 10.0) -> None:
+    def _open_with_script(self, url: str, script: str) -> None:
         """Have ``script`` run at the start of every document of the window's page, then open ``url``."""
-        deadline = time.monotonic() + timeout
         try:
-            while not self._pages:  # filled by Target.targetCreated (_on_devtools_event)
-                if time.monotonic() > deadline or not self._alive:
-                    raise RuntimeError("chromium showed no page to open")
-                time.sleep(0.01)
-            page = next(iter(set(self._pages)))
-            session = self._pipe.call("Target.attachToTarget", {"targetId": page, "flatten": True})["sessionId"]
-            self._pipe.call("Page.enable", session=session)  # scripts for new documents need it
-            self._pipe.call("Page.addScriptToEvaluateOnNewDocument", {"source": script}, session=session)
-            self._pipe.call("Page.navigate", {"url": url}, session=session)
-        except (RuntimeError, TimeoutError, KeyError) as exc:
+            self.navigate(url, script)
+        except RuntimeError as exc:
             tail = self.error_tail()
             self.close(0)
             raise RuntimeError(f"chromium could not open {url!r} with the runtime in place: {exc}\n{tail}") from None
+
+    def navigate(self, url: str, inject: str | None = None, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        try:
+            if self._session is None:
+                while not self._pages:  # filled by Target.targetCreated (_on_devtools_event)
+                    if time.monotonic() > deadline or not self._alive:
+                        raise RuntimeError("chromium showed no page to open")
+                    time.sleep(0.01)
+                page = next(iter(set(self._pages)))
+                self._session = self._pipe.call("Target.attachToTarget", {"targetId": page, "flatten": True})[
+                    "sessionId"
+                ]
+                self._pipe.call("Page.enable", session=self._session)  # scripts for new documents need it
+            if inject is not None and inject not in self._scripts:
+                self._pipe.call("Page.addScriptToEvaluateOnNewDocument", {"source": inject}, session=self._session)
+                self._scripts.add(inject)
+            self._pipe.call("Page.navigate", {"url": url}, session=self._session)
+        except (TimeoutError, KeyError) as exc:
+            raise RuntimeError(f"chromium could not open {url!r}: {exc}") from None
 
     def close(self, timeout: float = 2.0) -> None:
         super().close(timeout)

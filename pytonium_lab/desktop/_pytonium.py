@@ -25,7 +25,8 @@ from .._watch import FolderWatch
 from ._backends import BACKENDS, WindowProcess, resolve_backend
 from ._origins import injection_script, normalize_origin, origin_of
 from ._server import LoopbackServer, Session, serve
-from ._window import running_loop, show
+from ._window import READY_TIMEOUT, running_loop, show
+from ._window_control import LAUNCH_MIN, WindowControls
 
 __all__ = ["Pytonium"]
 
@@ -34,8 +35,12 @@ log = logging.getLogger("pytonium_lab")
 _CUSTOM_URL = re.compile(r"([a-z][a-z0-9+.-]*)://(.*)", re.IGNORECASE | re.DOTALL)
 
 
-class Pytonium:
-    """A desktop window bound to a (possibly shared) :class:`StateStore`."""
+class Pytonium(WindowControls):
+    """A desktop window bound to a (possibly shared) :class:`StateStore`.
+
+    The window API (``minimize_window``, ``set_window_position``, ...) is
+    :class:`~pytonium_lab.desktop._window_control.WindowControls`'.
+    """
 
     def __init__(
         self, store: StateStore | None = None, *, backend: str = "auto", debug: bool = False, watch: bool | None = None
@@ -59,6 +64,7 @@ class Pytonium:
         self._server: LoopbackServer | None = None  # the one serving _session
         self._window: WindowProcess | None = None
         self._widget: Any = None  # the StateWidget of the notebook backend
+        self._init_window_controls()
 
     # ---- state (the store's API) ---------------------------------------------------
 
@@ -99,17 +105,31 @@ class Pytonium:
         if self._session is not None:
             self._session.origins.update(self._origins)
 
-    def initialize(self, url: str, width: int, height: int) -> None:
+    def initialize(
+        self,
+        url: str,
+        width: int,
+        height: int,
+        *,
+        frameless: bool | None = None,
+        icon_path: str | os.PathLike[str] | None = None,
+        x: int | None = None,
+        y: int | None = None,
+        always_on_top: bool = False,
+    ) -> None:
         """Open the window on ``url`` (``scheme://path`` of a custom scheme, or http(s)).
 
         Returns once the page is connected to the store. Only custom-scheme
         pages and pages of allowed origins get the state API; other pages
-        load as they are.
+        load as they are. ``frameless`` and ``icon_path`` default to what
+        ``set_frameless_window`` / ``set_custom_icon_path`` said; ``x, y`` place
+        the window's outer corner (see docs/desktop.md, "The window API").
         """
         if self.is_running():
             raise RuntimeError("initialize: this Pytonium window is already running; call shutdown() first")
         if type(url) is not str:
             raise TypeError(f"url must be a str, got {type(url).__name__}")
+        options = self._window_options(width, height, frameless, icon_path, x, y, always_on_top)
         scheme, path, query = _split_url(url)
         if scheme in self._folders:
             _page_file(self._folders, scheme, path, url)  # no window for a page that cannot be served
@@ -121,6 +141,7 @@ class Pytonium:
             known = ", ".join(f"{s}://" for s in self._folders) or "none; call add_custom_scheme first"
             raise ValueError(f"initialize: no custom scheme for {url!r} (registered: {known})")
         if self._window is not None:  # the last window was closed or killed: reap what is left
+            self._detach_window()
             self._window.close()
             self._window = None
         server, session = self._serve()
@@ -135,8 +156,8 @@ class Pytonium:
             self._window = show(
                 session,
                 page,
-                width,
-                height,
+                max(width, LAUNCH_MIN),  # smaller windows are sized once mapped (_attach_window)
+                max(height, LAUNCH_MIN),
                 backend=resolve_backend(self.backend),
                 title=None,
                 debug=self.debug,
@@ -146,6 +167,45 @@ class Pytonium:
         except BaseException:
             self._release()  # no window: keep no session (nor, if it was the last, the server's port)
             raise
+        try:
+            self._attach_window(options)
+        except BaseException:
+            self.shutdown()  # a window the options could not be applied to: close it, say why
+            raise
+        if self.watch and scheme in self._folders:
+            self._watch_page(server, session, scheme, path)
+
+    def load_url(self, url: str) -> None:
+        """Show ``url`` in the open window (as ``initialize`` would; same rules for the state API).
+
+        A page of the app's schemes or of an allowed origin gets the state API
+        (and this returns once it is connected); any other page loads without it.
+        """
+        if self._widget is not None:
+            raise NotImplementedError("load_url: the notebook engine shows one page inline; it has no window")
+        window, server, session = self._window, self._server, self._session
+        if window is None or server is None or session is None or not window.is_alive():
+            raise RuntimeError("load_url: no window is running; call initialize() first")
+        if type(url) is not str:
+            raise TypeError(f"load_url: url must be a str, got {type(url).__name__}")
+        scheme, path, query = _split_url(url)
+        inject = None
+        if scheme in self._folders:
+            _page_file(self._folders, scheme, path, url)
+            page, ours = server.page_url(session, scheme, path, query), True
+        else:
+            ours = origin_of(url) in self._origins
+            if not ours and scheme not in ("http", "https") and url != "about:blank":
+                known = ", ".join(f"{s}://" for s in self._folders) or "none; call add_custom_scheme first"
+                raise ValueError(f"load_url: no custom scheme for {url!r} (registered: {known})")
+            page = url
+            if ours:
+                inject = injection_script(server.runtime_config(session), self._origins)
+        session.connected.clear()
+        window.navigate(page, inject)
+        if ours and not session.connected.wait(READY_TIMEOUT):
+            log.warning("load_url(%r): the page did not connect within %.0f s", url, READY_TIMEOUT)
+        self._stop_watching()
         if self.watch and scheme in self._folders:
             self._watch_page(server, session, scheme, path)
 
@@ -194,6 +254,7 @@ class Pytonium:
         running = self._window is not None and self._window.is_alive()
         if not running:
             self._stop_watching()  # no watcher outlives its window
+            self._detach_window()
         return running
 
     def update_message_loop(self) -> None:
@@ -220,6 +281,7 @@ class Pytonium:
             self._widget.close()
             self._widget = None
         self._release()
+        self._detach_window()
         if self._window is not None:
             self._window.close()
 

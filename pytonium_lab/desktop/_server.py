@@ -16,6 +16,7 @@ never read each other's cookie.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import mimetypes
@@ -65,7 +66,7 @@ class Session:
         self.documents: dict[tuple[str, str], str] = {}
         self.sockets: set[Any] = set()
         self.connected = threading.Event()
-        self._inbox: list[tuple[StoreLink, dict[str, Any]]] = []
+        self._inbox: list[Callable[[], Any]] = []
         self._inbox_lock = threading.Lock()
         self._drain_queued = False
 
@@ -86,8 +87,19 @@ class Session:
         if message.get("t") in ("hello", "log") or self.loop == "server":
             link.receive(message)
             return
+        self.post(functools.partial(link.receive, message))
+
+    def post(self, job: Callable[[], Any]) -> None:
+        """Run ``job`` where this session runs the page's writes (its loop, or the next :meth:`pump`).
+
+        Window events (title changes) take this path too, so their callbacks run
+        on the same thread as the state handlers.
+        """
+        if self.loop == "server":
+            job()
+            return
         with self._inbox_lock:
-            self._inbox.append((link, message))
+            self._inbox.append(job)
             if self.loop is None or self._drain_queued:
                 return
             self._drain_queued = True
@@ -104,13 +116,13 @@ class Session:
         self.pump()
 
     def pump(self) -> int:
-        """Apply queued JS messages on the calling thread; returns how many."""
+        """Apply queued JS messages (and posted jobs) on the calling thread; returns how many."""
         if not self._inbox:
             return 0
         with self._inbox_lock:
             inbox, self._inbox = self._inbox, []
-        for link, message in inbox:
-            link.receive(message)
+        for job in inbox:
+            job()
         return len(inbox)
 
     def close_sockets(self) -> None:

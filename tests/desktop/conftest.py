@@ -1,4 +1,4 @@
-"""Fixtures for desktop e2e tests: our own Xvfb, both window backends, tidy windows.
+"""Fixtures for desktop e2e tests: our own Xvfb with a window manager, every window backend, tidy windows.
 
 Missing Xvfb, chromium or the CEF runtime fails the tests loudly: a window
 suite that silently skips proves nothing.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -27,7 +28,7 @@ def _free_display() -> int:
 
 @pytest.fixture(scope="session")
 def xvfb():
-    """Start ``Xvfb :N -screen 0 1280x800x24`` and point DISPLAY at it."""
+    """Start ``Xvfb :N -screen 0 1280x800x24`` with openbox in it, and point DISPLAY at it."""
     if shutil.which("Xvfb") is None:
         pytest.fail("Xvfb is not installed (apt-get install xvfb): desktop tests need a real X server")
     number = _free_display()
@@ -43,13 +44,44 @@ def xvfb():
         time.sleep(0.02)
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = f":{number}"
+    wm = _start_window_manager(f":{number}")
     yield f":{number}"
     if old is None:
         os.environ.pop("DISPLAY", None)
     else:
         os.environ["DISPLAY"] = old
+    wm.terminate()
+    wm.wait(5)
     proc.terminate()
     proc.wait(5)
+
+
+def _start_window_manager(display: str) -> subprocess.Popen:
+    """Debian's openbox in the test display: windows get frames, minimize, maximize, stay on top, as on a desktop.
+
+    Every window test runs with it (a desktop without a window manager is no user's desktop).
+    """
+    if shutil.which("openbox") is None:
+        pytest.fail("openbox is not installed (apt-get install openbox): window tests need a window manager")
+    from Xlib import X
+    from Xlib import display as xdisplay
+
+    errors = tempfile.TemporaryFile()  # a pipe nobody reads could fill up and block openbox
+    wm = subprocess.Popen(
+        ["openbox", "--sm-disable"], env=dict(os.environ, DISPLAY=display), stdout=subprocess.DEVNULL, stderr=errors
+    )
+    d = xdisplay.Display(display)
+    try:
+        check = d.intern_atom("_NET_SUPPORTING_WM_CHECK")
+        deadline = time.monotonic() + 10
+        while d.screen().root.get_full_property(check, X.AnyPropertyType) is None:
+            if wm.poll() is not None or time.monotonic() > deadline:
+                errors.seek(0)
+                pytest.fail(f"openbox did not start on {display}: {errors.read().decode(errors='replace')[-500:]}")
+            time.sleep(0.02)
+    finally:
+        d.close()
+    return wm
 
 
 @pytest.fixture(params=BACKENDS)

@@ -111,14 +111,15 @@ class DevTools:
         for kind in ("mousePressed", "mouseReleased"):
             self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
-    def screen_point(self, selector: str) -> tuple[int, int]:
-        """Screen coordinates of an element's centre (window position + frame + viewport offset)."""
+    def screen_point(self, selector: str, display: str) -> tuple[int, int]:
+        """Screen coordinates of an element's centre: the page's origin on the screen (read from X,
+        which knows the window manager's frame) plus the element's place in the page."""
         x, y = self.eval(
             f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-            " return [window.screenX + (window.outerWidth - window.innerWidth) / 2 + r.left + r.width / 2,"
-            " window.screenY + (window.outerHeight - window.innerHeight) + r.top + r.height / 2]; })()"
+            " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
         )
-        return round(x), round(y)
+        left, top = content_origin(display)
+        return left + round(x), top + round(y)
 
     def close(self) -> None:
         async def close() -> None:
@@ -148,7 +149,13 @@ def top_windows(display: str, pid: int | None = None) -> list:
     try:
         delete, wm_pid = d.intern_atom("WM_DELETE_WINDOW"), d.intern_atom("_NET_WM_PID")
         found = []
-        for w in d.screen().root.query_tree().children:
+        root = d.screen().root
+        # Under a window manager the windows are its clients (reparented into frames), else the root's children.
+        listed = root.get_full_property(d.intern_atom("_NET_CLIENT_LIST"), X.AnyPropertyType)
+        children = (
+            [d.create_resource_object("window", w) for w in listed.value] if listed else root.query_tree().children
+        )
+        for w in children:
             if w.get_attributes().map_state != X.IsViewable:
                 continue
             if delete not in (w.get_wm_protocols() or []):
@@ -159,6 +166,20 @@ def top_windows(display: str, pid: int | None = None) -> list:
                     continue
             found.append(w.id)
         return found
+    finally:
+        d.close()
+
+
+def content_origin(display: str) -> tuple[int, int]:
+    """Where the page of the display's only window starts on the screen."""
+    from Xlib import display as xdisplay
+
+    windows = wait_for(lambda: top_windows(display), 10, "a top-level window")
+    assert len(windows) == 1, f"expected one window, found {len(windows)}"
+    d = xdisplay.Display(display)
+    try:
+        origin = d.screen().root.translate_coords(d.create_resource_object("window", windows[0]), 0, 0)
+        return origin.x, origin.y
     finally:
         d.close()
 

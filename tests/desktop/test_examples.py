@@ -92,7 +92,7 @@ def test_settings_panel(backend, xvfb):
         # Theme toggle: a real X11 mouse click (xdotool); an engine may drop input right
         # after load (DESIGN.md), so retry until the page reacts.
         def x_toggled() -> bool:
-            x_click(xvfb, *tools.screen_point("#themeToggle"))
+            x_click(xvfb, *tools.screen_point("#themeToggle", xvfb))
             return bool(wait_for_quiet(lambda: tools.eval("document.body.className") == "light"))
 
         wait_for(x_toggled, 10, "the xdotool click on the theme toggle to switch to light", every=0.2)
