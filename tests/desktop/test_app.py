@@ -128,7 +128,7 @@ def test_settings_panel_notebook_as_an_app(backend, xvfb, apps):
 
         # Page -> Python: a real X11 click on the theme toggle runs the kernel's handler, which prints.
         def toggled() -> bool:
-            x_click(xvfb, *tools.screen_point("#themeToggle"))
+            x_click(xvfb, *tools.screen_point("#themeToggle", xvfb))
             try:
                 return bool(wait_for(lambda: tools.eval("document.body.className") == "dark", 1))
             except AssertionError:  # an engine may drop input right after load (DESIGN.md): click again
