@@ -57,6 +57,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from ._change import RawChange
+from ._handoff import Handoff
 from ._history import differences
 from ._store import PYTHON, StateStore
 from ._values import check_name, clean_value
@@ -199,8 +200,7 @@ class SharedStore(StateStore):
         self._closed = threading.Event()
         self._poke = threading.Event()  # the reader's quiet wait ends early: a writer needs it, or close()
         self._reader_id: int | None = None  # the reader's Redis client id, for CLIENT UNBLOCK
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._scheduled = False
+        self._handoff = Handoff()  # to the kernel's loop when connect() runs in one (see the module docstring)
         try:
             revision, last_id, state = self._read_snapshot(self._client)
         except _REDIS_ERRORS as error:
@@ -209,7 +209,7 @@ class SharedStore(StateStore):
         self._install(revision, state)
         if threading.current_thread() is threading.main_thread():
             try:
-                self._loop = asyncio.get_running_loop()  # a Jupyter kernel: handlers on its main thread
+                self._handoff.loop = asyncio.get_running_loop()  # a Jupyter kernel: handlers on its main thread
             except RuntimeError:
                 pass
         self._reader = threading.Thread(
@@ -411,26 +411,20 @@ class SharedStore(StateStore):
             client.close()
 
     def _hand_over(self, item: tuple[int, int, list[RawChange]] | tuple[int, dict[str, dict[str, Any]]]) -> None:
-        loop = self._loop
         with self._arrived:
+            idle = not self._pending  # else a job to catch up is queued already and will take this too
             self._pending.append(item)
             self._arrived.notify_all()
-            if loop is None:
+            if self._handoff.loop is None:
                 self._catch_up()
                 return
-            if self._scheduled:
-                return
-            self._scheduled = True
-        try:
-            loop.call_soon_threadsafe(self._catch_up_scheduled)
-        except RuntimeError:  # the loop is closed: apply here from now on
-            self._loop = None
+        if idle and not self._handoff.post(self._catch_up_scheduled):
+            self._handoff.loop = None  # the loop is closed: apply here from now on
             with self._lock:
                 self._catch_up()
 
     def _catch_up_scheduled(self) -> None:
         with self._lock:
-            self._scheduled = False
             self._catch_up()
 
     def _catch_up(self) -> None:

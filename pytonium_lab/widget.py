@@ -8,11 +8,11 @@ over the widget's custom messages, through one :class:`StoreLink` per widget.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
 import threading
-from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import anywidget
 import traitlets
 
 from ._assets import inline_assets
+from ._handoff import Handoff
 from ._host_hooks import close_with_host, flush_at_cell_end, pump_host
 from ._kernel_route import cell_pumps, keep_cell_busy, on_our_subshell, route_to_subshell
 from ._link import StoreLink
@@ -113,12 +114,11 @@ class StateWidget(anywidget.AnyWidget):
         super().__init__(_srcdoc=srcdoc, height=height, width=width, **kwargs)
         self._link = StoreLink(store, self._send_to_views, namespaces=names, interval=1 / 60)
         self._boot = self._link.initial_snapshot()
-        self._inbox: deque[Any] = deque()
-        self._drain_lock = threading.RLock()
         self.on_msg(self._on_view_message)
         # Where ipykernel allows it, page messages arrive on a subshell thread while a cell
         # loops on update_message_loop(); writes then wait in _inbox for that call.
         self._main_loop = route_to_subshell(self.comm)
+        self._inbox = Handoff(self._main_loop)
         flush_at_cell_end(self._link)
         # A host that closes the comm (marimo re-running the cell) or re-runs the cell
         # that made it (Jupyter) ends the link: no dead view stays subscribed.
@@ -158,7 +158,7 @@ class StateWidget(anywidget.AnyWidget):
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if threading.current_thread() is threading.main_thread():
-            self._apply_queued()
+            self._inbox.pump()
             self._link.receive(content)
             return
         # Off the main thread: our subshell while a cell loops on update_message_loop()
@@ -174,17 +174,7 @@ class StateWidget(anywidget.AnyWidget):
         if self._main_loop is None:  # no kernel loop to hand over to (plain Python)
             self._link.receive(content)
             return
-        self._inbox.append(content)
-        try:
-            self._main_loop.call_soon_threadsafe(self._apply_queued)
-        except RuntimeError:  # the kernel's loop is closed: the kernel is going away
-            pass
-
-    def _apply_queued(self) -> None:
-        """Apply the page's queued writes, in order, on this thread."""
-        with self._drain_lock:
-            while self._inbox:
-                self._link.receive(self._inbox.popleft())
+        self._inbox.post(functools.partial(self._link.receive, content))  # a closed loop: the kernel is going away
 
     def update_message_loop(self) -> None:
         """Apply the page's queued writes here (runs your handlers) and send pending changes.
@@ -194,7 +184,7 @@ class StateWidget(anywidget.AnyWidget):
         """
         cell_pumps()
         pump_host()  # marimo: hand over the page messages it queued while this cell runs
-        self._apply_queued()
+        self._inbox.pump()
         for handle in self._windows:  # the windows open_window() opened: their pages' writes
             handle.session.pump()
         self._windows = [handle for handle in self._windows if handle.is_running()]
