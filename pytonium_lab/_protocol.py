@@ -8,25 +8,129 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from ._change import RawChange
 
 __all__ = [
+    "CHUNK_LIMIT",
+    "CallErrorMessage",
+    "CallMessage",
+    "CancelMessage",
     "ChunkAssembler",
+    "FunctionsMessage",
     "ProtocolError",
+    "ResultMessage",
+    "StoreChunkMessage",
     "batch_message",
     "decode",
     "encode",
     "error_message",
     "parse_view_message",
     "snapshot_message",
+    "store_frames",
 ]
 
 MAX_CHUNKS = 4096
 """A chunked message may have at most this many 4 MiB pieces (16 GiB would never fit anyway)."""
 
+CHUNK_LIMIT = 4 * 1024 * 1024
+"""A message whose JSON text is longer than this many bytes (UTF-8) travels as chunks (as in js/src/protocol.ts)."""
+CHUNK_UNITS = 1024 * 1024
+"""Characters of JSON text per chunk: at most 4 MiB of UTF-8 even if all are outside the BMP."""
+
 _VIEW_ID = re.compile(r"view:[A-Za-z0-9]{1,32}")
+
+
+# ---- calls (docs/protocol.md, "Calls") ------------------------------------------------
+
+
+class CallMessage(TypedDict):
+    """View -> store: call the function bound as ``object.name`` (``object`` "" : bound without one)."""
+
+    t: Literal["call"]
+    view: str
+    id: int
+    object: str
+    name: str
+    args: list[Any]
+
+
+class CancelMessage(TypedDict):
+    """View -> store: the page gave up on call ``id`` (AbortSignal or timeout); its result is not wanted."""
+
+    t: Literal["cancel"]
+    view: str
+    id: int
+
+
+class ResultMessage(TypedDict):
+    """Store -> view: call ``id`` of view ``to`` returned ``value``."""
+
+    t: Literal["result"]
+    to: str
+    id: int
+    value: Any
+
+
+class CallErrorMessage(TypedDict):
+    """Store -> view: call ``id`` of view ``to`` failed: ``name`` is the error's class, ``message`` its text."""
+
+    t: Literal["callerror"]
+    to: str
+    id: int
+    name: str
+    message: str
+
+
+class BoundFunction(TypedDict):
+    """One bound function as a page sees it: ``Pytonium.object.name`` (or ``Pytonium.name``)."""
+
+    object: str
+    name: str
+    min: int  # fewest arguments it takes
+    max: int  # most arguments it takes (-1: any number)
+
+
+class FunctionsMessage(TypedDict):
+    """Store -> view: the functions bound now (before every snapshot a hello asks for, and when they change)."""
+
+    t: Literal["functions"]
+    functions: list[BoundFunction]
+
+
+class StoreChunkMessage(TypedDict):
+    """Store -> view: piece ``i`` of ``n`` of a message for view ``to`` whose JSON text is over ``CHUNK_LIMIT``."""
+
+    t: Literal["chunk"]
+    to: str
+    cid: str
+    i: int
+    n: int
+    data: str
+
+
+def result_message(to: str, call_id: int, value: Any) -> ResultMessage:
+    return {"t": "result", "to": to, "id": call_id, "value": value}
+
+
+def call_error_message(to: str, call_id: int, name: str, text: str) -> CallErrorMessage:
+    return {"t": "callerror", "to": to, "id": call_id, "name": name, "message": text}
+
+
+def functions_message(functions: list[BoundFunction]) -> FunctionsMessage:
+    return {"t": "functions", "functions": functions}
+
+
+def store_frames(message: dict[str, Any], to: str, cid: str) -> list[dict[str, Any]]:
+    """``message`` for view ``to`` as it goes out: itself, or ``chunk`` pieces of its JSON text."""
+    text = encode(message)
+    if len(text) * 4 <= CHUNK_LIMIT or len(text.encode("utf-8")) <= CHUNK_LIMIT:
+        return [message]
+    pieces = [text[i : i + CHUNK_UNITS] for i in range(0, len(text), CHUNK_UNITS)]
+    return [
+        {"t": "chunk", "to": to, "cid": cid, "i": i, "n": len(pieces), "data": piece} for i, piece in enumerate(pieces)
+    ]
 
 
 class ProtocolError(ValueError):
@@ -101,11 +205,17 @@ def parse_view_message(message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if not 0 < message["n"] <= MAX_CHUNKS or not 0 <= message["i"] < message["n"]:
             raise ProtocolError(f"chunk {message['i']} of {message['n']} is out of range")
         return kind, message
-    if kind not in ("hello", "set", "remove", "log"):
+    if kind not in ("hello", "set", "remove", "log", "call", "cancel"):
         raise ProtocolError(f"unknown message type {kind!r}")
     view = message.get("view")
     if type(view) is not str or not _VIEW_ID.fullmatch(view):
         raise ProtocolError(f"{kind}: 'view' must look like 'view:abc123', got {view!r}")
+    if kind in ("call", "cancel"):
+        _require(message, "id", int)
+    if kind == "call":
+        _require(message, "object", str)
+        _require(message, "name", str)
+        _require(message, "args", list)
     if kind == "log":
         if message.get("level") not in ("error", "warn"):
             raise ProtocolError(f"log: 'level' must be 'error' or 'warn', got {message.get('level')!r}")

@@ -21,6 +21,7 @@ import anywidget
 import traitlets
 
 from ._assets import inline_assets
+from ._calls import CallBinding, registry_of
 from ._handoff import Handoff
 from ._host_hooks import close_with_host, flush_at_cell_end, pump_host
 from ._kernel_route import cell_pumps, keep_cell_busy, on_our_subshell, route_to_subshell
@@ -50,15 +51,23 @@ def load_page(page: str | os.PathLike[str]) -> tuple[str, Path | None]:
         raise ValueError(f"page {path} is not UTF-8 text: {exc}") from None
 
 
-def build_srcdoc(page: str | os.PathLike[str]) -> str:
-    """The iframe document for ``page``: assets inlined, runtime injected (postMessage transport)."""
+def build_srcdoc(page: str | os.PathLike[str], store: StateStore | None = None) -> str:
+    """The iframe document for ``page``: assets inlined, runtime injected (postMessage transport).
+
+    The config names the functions bound to ``store`` now, so the page's scripts find
+    them before it is connected (later changes arrive as messages).
+    """
     html, directory = load_page(page)
     if directory is not None:
         html = inline_assets(html, directory, page=str(page))
-    return inject_runtime(html, {"transport": "postMessage"})
+    config: dict[str, Any] = {"transport": "postMessage"}
+    functions = registry_of(store).functions() if store is not None else []
+    if functions:
+        config["functions"] = functions
+    return inject_runtime(html, config)
 
 
-class StateWidget(anywidget.AnyWidget):
+class StateWidget(CallBinding, anywidget.AnyWidget):
     """Shows ``page`` in a notebook output, as a live view of ``store``.
 
     ``page`` is HTML text or the path of an ``.html`` file (its relative CSS,
@@ -106,7 +115,7 @@ class StateWidget(anywidget.AnyWidget):
         if type(watch) is not bool:
             raise TypeError(f"watch must be True or False, got {watch!r}")
         _widget_esm()  # bad input and a missing JS build fail here, before a comm is opened
-        srcdoc = build_srcdoc(page)
+        srcdoc = build_srcdoc(page, store)
         self.store = store
         self._page = page
         self._namespaces = names
@@ -197,7 +206,7 @@ class StateWidget(anywidget.AnyWidget):
     def _reload(self, _paths: set[Path]) -> None:
         """A file of the page's folder changed: every view reloads, from the store's current state."""
         try:
-            srcdoc = build_srcdoc(self._page)
+            srcdoc = build_srcdoc(self._page, self.store)
         except (OSError, ValueError) as exc:  # removed, not UTF-8, ...: keep the last good page
             log.warning("not reloading %s after a change: %s", self._page, exc)
             return

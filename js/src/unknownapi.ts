@@ -1,37 +1,27 @@
 /**
- * `window.Pytonium` with a named error for the APIs this project does not provide.
+ * `window.Pytonium`: the page's API object, with the Python functions bound to it.
  *
- * Pages written for the original Pytonium may call `Pytonium.callFunction(...)`
- * or bound objects (`Pytonium.myapi.fn()`); without this they die with
- * "undefined is not a function". Here any other name is a stand-in that
- * throws, when called, a TypeError saying what exists instead.
+ * Pages written for the original Pytonium test for an API before using it
+ * (`if (Pytonium.shell) ...`), so a name nobody bound is `undefined`, with a
+ * console warning the first time the page reads it (`calls.member`). Bound
+ * functions and objects (`Pytonium.myapi.fn()`) come from the store's list of
+ * bound functions, which may change while the page runs.
  */
 
-const QUIET = ["then", "toJSON", "constructor", "valueOf", "toString", "inspect", "nodeType", "length"];
+import type { Calls } from "./calls";
 
-function missing(path: string): unknown {
-  const fail = function (): never {
-    throw new TypeError(
-      path + " is not provided by pytonium_lab: only Pytonium.appState (setState, getState, " +
-        "removeState, registerForStateUpdates) and the PytoniumReady event are; call Python " +
-        "through state instead (a handler on a key the page writes)",
-    );
-  };
-  return new Proxy(fail, {
-    get(_target, prop) {
-      if (typeof prop === "symbol" || QUIET.indexOf(prop) >= 0) return undefined;
-      return missing(path + "." + prop);
-    },
-  });
-}
+/** Names promise and JSON machinery, frameworks and devtools probe: undefined, without a warning. */
+const QUIET = ["then", "toJSON", "constructor", "valueOf", "toString", "inspect", "nodeType", "length", "$$typeof"];
 
-export function withNamedMissing<T extends object>(api: T): T {
+export function withBoundFunctions<T extends object>(api: T, calls: Calls): T {
   return new Proxy(api, {
     get(target, prop, receiver) {
-      if (typeof prop === "symbol" || prop in target || QUIET.indexOf(prop) >= 0) {
-        return Reflect.get(target, prop, receiver);
-      }
-      return missing("Pytonium." + prop);
+      if (typeof prop === "symbol" || prop in target) return Reflect.get(target, prop, receiver);
+      if (QUIET.indexOf(prop) >= 0) return calls.has(prop) ? calls.member(prop) : undefined;
+      return calls.member(prop);
+    },
+    has(target, prop) {
+      return prop in target || (typeof prop === "string" && calls.has(prop));
     },
   });
 }

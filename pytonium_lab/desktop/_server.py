@@ -33,6 +33,7 @@ import tornado.web
 import tornado.websocket
 
 from .. import _protocol as proto
+from .._calls import registry_of
 from .._handoff import Handoff
 from .._link import StoreLink
 from .._page import inject_runtime
@@ -363,9 +364,16 @@ class LoopbackServer:
     def ws_url(self, session: Session) -> str:
         return f"ws://127.0.0.1:{self.port}/_pytonium/ws?token={session.token}"
 
-    def runtime_config(self, session: Session) -> dict[str, str]:
-        """``window.__PYTONIUM_CONFIG__`` for a page of ``session`` (served here or of an allowed origin)."""
-        return {"transport": "websocket", "url": self.ws_url(session), "token": session.token}
+    def runtime_config(self, session: Session) -> dict[str, Any]:
+        """``window.__PYTONIUM_CONFIG__`` for a page of ``session`` (served here or of an allowed origin).
+
+        It names the bound functions, so a page's scripts find them before it is connected.
+        """
+        config: dict[str, Any] = {"transport": "websocket", "url": self.ws_url(session), "token": session.token}
+        functions = registry_of(session.store).functions()
+        if functions:
+            config["functions"] = functions
+        return config
 
 
 _server: LoopbackServer | None = None
