@@ -132,6 +132,9 @@ class StateWidget(CallBinding, anywidget.AnyWidget):
         # A host that closes the comm (marimo re-running the cell) or re-runs the cell
         # that made it (Jupyter) ends the link: no dead view stays subscribed.
         close_with_host(self, self._stop)
+        # The page's config names the bound functions (its scripts see them from the start), so
+        # binding or unbinding one reloads the views, as saving the page does.
+        self._unfollow_calls = registry_of(store).follow(lambda: self._reload(set()))
         # Reload on save: a page given as a file reloads in every view when its folder changes.
         self._watch: FolderWatch | None = None
         file = locate_page(page)[1]
@@ -218,6 +221,9 @@ class StateWidget(CallBinding, anywidget.AnyWidget):
         link = getattr(self, "_link", None)
         if link is not None:
             link.close()
+        unfollow = getattr(self, "_unfollow_calls", None)
+        if unfollow is not None:
+            unfollow()
         watch = getattr(self, "_watch", None)
         if watch is not None:
             watch.close()
