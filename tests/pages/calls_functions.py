@@ -1,6 +1,6 @@
 # The functions tests/pages/calls.html and calls_contract.js call: run as a notebook cell, or
-# ruff: noqa: F821  (store and view come from the cell or the exec around this text)
 # exec'd by the window test, with `store` and `view` (a StateWidget or Pytonium) defined.
+# ruff: noqa: F821  (store and view come from the cell or the exec around this text)
 import asyncio
 import threading
 
