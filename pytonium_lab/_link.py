@@ -149,6 +149,10 @@ class StoreLink:
                 self._send_snapshot(message["view"])
             elif kind == "call":
                 self.calls.call(message)
+            elif kind == "calls":
+                with self.calls.holding():  # their answers leave together
+                    for call in message["calls"]:
+                        self.calls.call(call)
             elif kind == "cancel":
                 self.calls.cancel(message)
             elif kind == "log":

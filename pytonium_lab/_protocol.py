@@ -14,8 +14,10 @@ from ._change import RawChange
 
 __all__ = [
     "CHUNK_LIMIT",
+    "AnswersMessage",
     "CallErrorMessage",
     "CallMessage",
+    "CallsMessage",
     "CancelMessage",
     "ChunkAssembler",
     "FunctionsMessage",
@@ -56,6 +58,14 @@ class CallMessage(TypedDict):
     args: list[Any]
 
 
+class CallsMessage(TypedDict):
+    """View -> store: the calls a page made in one task, in order (one message, not one per call)."""
+
+    t: Literal["calls"]
+    view: str
+    calls: list[CallMessage]
+
+
 class CancelMessage(TypedDict):
     """View -> store: the page gave up on call ``id`` (AbortSignal or timeout); its result is not wanted."""
 
@@ -81,6 +91,13 @@ class CallErrorMessage(TypedDict):
     id: int
     name: str
     message: str
+
+
+class AnswersMessage(TypedDict):
+    """Store -> view: results and call errors that were ready together, in order (each names its view)."""
+
+    t: Literal["answers"]
+    answers: list[ResultMessage | CallErrorMessage]
 
 
 class BoundFunction(TypedDict):
@@ -205,7 +222,7 @@ def parse_view_message(message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if not 0 < message["n"] <= MAX_CHUNKS or not 0 <= message["i"] < message["n"]:
             raise ProtocolError(f"chunk {message['i']} of {message['n']} is out of range")
         return kind, message
-    if kind not in ("hello", "set", "remove", "log", "call", "cancel"):
+    if kind not in ("hello", "set", "remove", "log", "call", "calls", "cancel"):
         raise ProtocolError(f"unknown message type {kind!r}")
     view = message.get("view")
     if type(view) is not str or not _VIEW_ID.fullmatch(view):
@@ -216,6 +233,12 @@ def parse_view_message(message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         _require(message, "object", str)
         _require(message, "name", str)
         _require(message, "args", list)
+    if kind == "calls":
+        _require(message, "calls", list)
+        for call in message["calls"]:
+            if type(call) is not dict or call.get("t") != "call" or call.get("view") != view:
+                raise ProtocolError(f"calls: every element must be a call of {view}, got {str(call)[:80]}")
+            parse_view_message(call)
     if kind == "log":
         if message.get("level") not in ("error", "warn"):
             raise ProtocolError(f"log: 'level' must be 'error' or 'warn', got {message.get('level')!r}")

@@ -12,7 +12,7 @@
  * AbortSignal or `Pytonium.callOptions({signal, timeout})`.
  */
 
-import type { BoundFunction, StoreMessage, ViewMessage } from "./protocol";
+import type { BoundFunction, CallMsg, StoreMessage, ViewMessage } from "./protocol";
 import { cleanValue, describe, type StateValue } from "./values";
 
 export type CallOptions = { signal?: AbortSignal; timeout?: number };
@@ -71,6 +71,19 @@ export function createCalls(options: CallsOptions): Calls {
   let members: { [prop: string]: unknown } = {};
   let ids = 0;
   let gone: string | null = null;
+  let queue: CallMsg[] = []; // the calls of this task: they leave together, after it
+
+  function flush(): void {
+    const out = queue.filter((m) => pending.has(m.id)); // not those given up on before they left
+    queue = [];
+    if (out.length === 1) options.send(out[0]);
+    else if (out.length > 1) options.send({ t: "calls", view: options.viewId, calls: out });
+  }
+
+  function queueCall(msg: CallMsg): void {
+    queue.push(msg);
+    if (queue.length === 1) Promise.resolve().then(flush);
+  }
 
   function learn(functions: BoundFunction[]): void {
     bound = Array.isArray(functions) ? functions.slice() : [];
@@ -146,8 +159,9 @@ export function createCalls(options: CallsOptions): Calls {
       const onAbort = (): void => giveUp("AbortError", path + "() was aborted");
       function giveUp(why: string, message: string): void {
         if (!pending.has(id)) return;
+        const queued = queue.some((m) => m.id === id);
         settle(false, namedError(why, message));
-        options.send({ t: "cancel", view: options.viewId, id });
+        if (!queued) options.send({ t: "cancel", view: options.viewId, id }); // a queued one never leaves
       }
       function settle(ok: boolean, value: unknown): void {
         if (!pending.delete(id)) return;
@@ -161,7 +175,7 @@ export function createCalls(options: CallsOptions): Calls {
       if (typeof timeout === "number") {
         timer = later(() => giveUp("TimeoutError", path + "() did not answer within " + timeout + " ms"), timeout);
       }
-      options.send({ t: "call", view: options.viewId, id, object, name, args: clean });
+      queueCall({ t: "call", view: options.viewId, id, object, name, args: clean });
     });
   }
 
@@ -171,6 +185,11 @@ export function createCalls(options: CallsOptions): Calls {
   }
 
   function receive(msg: StoreMessage): boolean {
+    if (msg.t === "answers") {
+      const answers = Array.isArray(msg.answers) ? msg.answers : [];
+      for (let i = 0; i < answers.length; i++) receive(answers[i]);
+      return true;
+    }
     if (msg.t === "functions") {
       learn(msg.functions);
       return true;

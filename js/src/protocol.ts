@@ -22,9 +22,11 @@ export type LogMsg = {
 };
 /** Call the function bound as `object.name` (`object` "": bound without one); see docs/protocol.md, "Calls". */
 export type CallMsg = { t: "call"; view: string; id: number; object: string; name: string; args: StateValue[] };
+/** The calls a page made in one task, in order: one message, not one per call. */
+export type CallsMsg = { t: "calls"; view: string; calls: CallMsg[] };
 /** The page gave up on call `id` (AbortSignal or timeout): its result is not wanted. */
 export type CancelMsg = { t: "cancel"; view: string; id: number };
-export type ViewMessage = Hello | SetMsg | RemoveMsg | Chunk | LogMsg | CallMsg | CancelMsg;
+export type ViewMessage = Hello | SetMsg | RemoveMsg | Chunk | LogMsg | CallMsg | CallsMsg | CancelMsg;
 
 export type Change = {
   ns: string;
@@ -53,13 +55,24 @@ export type Reload = { t: "reload" };
 export type ResultMsg = { t: "result"; to: string; id: number; value: StateValue };
 /** Call `id` of view `to` failed: `name` is the error's class (a Python exception's), `message` its text. */
 export type CallErrorMsg = { t: "callerror"; to: string; id: number; name: string; message: string };
+/** Results and call errors that were ready together, in order (each names its view). */
+export type AnswersMsg = { t: "answers"; answers: Array<ResultMsg | CallErrorMsg> };
 /** One bound function: `Pytonium.object.name` (or `Pytonium.name`), taking `min` to `max` arguments (-1: any). */
 export type BoundFunction = { object: string; name: string; min: number; max: number };
 /** The functions bound now: before the snapshot a hello asks for, and whenever they change. */
 export type FunctionsMsg = { t: "functions"; functions: BoundFunction[] };
 /** Piece `i` of `n` of a message for view `to` whose JSON text is longer than CHUNK_LIMIT. */
 export type StoreChunk = { t: "chunk"; to: string; cid: string; i: number; n: number; data: string };
-export type StoreMessage = Snapshot | Batch | ErrorMsg | Reload | ResultMsg | CallErrorMsg | FunctionsMsg | StoreChunk;
+export type StoreMessage =
+  | Snapshot
+  | Batch
+  | ErrorMsg
+  | Reload
+  | ResultMsg
+  | CallErrorMsg
+  | AnswersMsg
+  | FunctionsMsg
+  | StoreChunk;
 
 /** A message ready to go: the object (for postMessage) and its JSON text (for a socket). */
 export type Frame = { msg: ViewMessage; json: string };

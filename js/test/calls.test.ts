@@ -26,6 +26,8 @@ describe("calls", () => {
     const { calls, sent, answer } = setup();
     const api = calls.member("api") as { add: (a: number, b: number) => Promise<number> };
     const p = api.add(1, 2);
+    expect(sent).toEqual([]); // the calls of a task leave after it, together
+    await Promise.resolve();
     expect(sent).toEqual([{ t: "call", view: ME, id: 1, object: "api", name: "add", args: [1, 2] }]);
     answer({ t: "result", to: "view:other", id: 1, value: 99 });
     answer({ t: "result", to: ME, id: 1, value: 3 });
@@ -54,6 +56,7 @@ describe("calls", () => {
     const { calls, sent, answer } = setup();
     const ac = new AbortController();
     const p = calls.callFunction("get_config", "x", ac.signal);
+    await Promise.resolve();
     expect(sent[0]).toMatchObject({ t: "call", args: ["x"] });
     ac.abort();
     await expect(p).rejects.toMatchObject({ name: "AbortError" });
@@ -70,6 +73,7 @@ describe("calls", () => {
     try {
       const { calls, sent } = setup();
       const p = calls.callFunction("get_config", calls.callOptions({ timeout: 50 }));
+      await Promise.resolve();
       const seen = expect(p).rejects.toMatchObject({ name: "TimeoutError" });
       vi.advanceTimersByTime(60);
       await seen;
@@ -100,6 +104,21 @@ describe("calls", () => {
     answer({ t: "functions", functions: [{ object: "shell", name: "run", min: 0, max: -1 }] });
     expect(typeof (calls.member("shell") as { run: unknown }).run).toBe("function");
     expect(calls.member("api")).toBeUndefined();
+  });
+
+  it("sends the calls of one task as one message and takes answers together", async () => {
+    const { calls, sent, answer } = setup();
+    const a = calls.callFunction("get_config", 1);
+    const b = calls.callFunction("get_config", 2);
+    const ac = new AbortController();
+    const c = calls.callFunction("get_config", 3, ac.signal);
+    ac.abort(); // still queued: it never leaves, and needs no cancel
+    await expect(c).rejects.toMatchObject({ name: "AbortError" });
+    expect(sent.map((m) => m.t)).toEqual(["calls"]);
+    expect((sent[0] as { calls: unknown[] }).calls).toHaveLength(2);
+    answer({ t: "answers", answers: [{ t: "result", to: ME, id: 2, value: "b" }, { t: "callerror", to: ME, id: 1, name: "E", message: "m" }] });
+    await expect(b).resolves.toBe("b");
+    await expect(a).rejects.toMatchObject({ name: "E" });
   });
 
   it("joins a chunked answer", async () => {
@@ -133,8 +152,9 @@ describe("window.Pytonium", () => {
     expect(P.then).toBeUndefined();
     const unknown = P.callFunction("missing"); // a rejected Promise, not a throw: the page's .catch runs
     expect(typeof (unknown as { then?: unknown }).then).toBe("function");
-    return expect(unknown).rejects.toMatchObject({ name: "ReferenceError" }).then(() => {
+    return expect(unknown).rejects.toMatchObject({ name: "ReferenceError" }).then(async () => {
       (P.api as { add: (a: number, b: number) => Promise<unknown> }).add(1, 2).catch(() => {});
+      await Promise.resolve();
       expect(post).toHaveBeenLastCalledWith({ pytonium: expect.objectContaining({ t: "call", name: "add", args: [1, 2] }) }, "*");
     });
   });

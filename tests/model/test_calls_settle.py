@@ -180,7 +180,8 @@ def make_machine(views: JSViews) -> type[RuleBasedStateMachine]:
                     while self.to_js:
                         self._page("receive", msg=self.to_js.popleft())
                     self._page("tick", ms=1000)
-                    if not self.to_py and not self.to_js and self._page("pending") == 0:
+                    quiet = not self.to_py and not self.to_js and not self.link.calls._running
+                    if quiet and self._page("pending") == 0:
                         break
                 calls = set(range(self.made))
                 assert set(self.settled) == calls, f"never settled: {sorted(calls - set(self.settled))}"

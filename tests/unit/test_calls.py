@@ -49,7 +49,8 @@ def call(link, call_id, name, *args, obj=""):
 def answers(link, wait_for=0, timeout=5.0):
     deadline = time.monotonic() + timeout
     while True:
-        got = [m for m in link.out if m["t"] in ("result", "callerror")]
+        flat = [a for m in link.out for a in (m["answers"] if m["t"] == "answers" else [m])]
+        got = [m for m in flat if m["t"] in ("result", "callerror")]
         if len(got) >= wait_for or time.monotonic() > deadline:
             return got
         time.sleep(0.005)
@@ -89,6 +90,16 @@ def test_a_result_that_is_no_state_value_is_a_named_error(host, link):
     call(link, 1, "bad")
     [m] = answers(link)
     assert m["name"] == "TypeError" and "the result of bad(): bad.result: set is not a state value" in m["message"]
+
+
+def test_the_calls_of_one_page_task_are_answered_in_one_message(host, link):
+    host.bind_function_to_javascript(lambda x: x, name="echo")
+    calls = [{"t": "call", "view": V, "id": i, "object": "", "name": "echo", "args": [i]} for i in (1, 2, 3)]
+    link.out.clear()  # the functions message of the binding
+    link.receive({"t": "calls", "view": V, "calls": calls})
+    assert link.out == [{"t": "answers", "answers": [{"t": "result", "to": V, "id": i, "value": i} for i in (1, 2, 3)]}]
+    link.receive({"t": "calls", "view": V, "calls": [{**calls[0], "view": "view:other"}]})  # another view's call
+    assert len(link.out) == 1  # refused (logged), nothing ran
 
 
 def test_sync_functions_run_on_the_thread_that_handles_the_views_messages(host, link):
@@ -258,3 +269,21 @@ def test_typescript_definitions_follow_the_annotations(host, tmp_path):
         host.generate_typescript_definitions(tmp_path / "x.txt")
     with pytest.raises(TypeError, match="needs the return type"):
         returns_value_to_javascript(version)
+
+
+def test_a_slow_sync_function_does_not_stop_state_from_flowing_to_the_views(host, link):
+    seen_during: list[str] = []
+
+    def slow() -> str:
+        writer = threading.Thread(target=host.store.set_state, args=("demo", "tick", 1))
+        writer.start()
+        deadline = time.monotonic() + 5
+        while not any(m["t"] == "batch" for m in link.out) and time.monotonic() < deadline:
+            time.sleep(0.01)  # still inside the call: the batch must leave without us
+        seen_during.extend(m["t"] for m in link.out)
+        return "done"
+
+    host.bind_function_to_javascript(slow)
+    call(link, 1, "slow")
+    assert "batch" in seen_during
+    assert answers(link)[0]["value"] == "done"
