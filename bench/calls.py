@@ -91,6 +91,7 @@ async def window_run(web: str, backend: str, n: int, concurrent: int) -> dict[st
     await asyncio.sleep(0.2)  # the page learns `report`
     p.set_state("bench", "go", [n, concurrent])  # the page starts on this write
     await asyncio.wait_for(done.wait(), 600)
+    await asyncio.sleep(0.1)  # the answer to report() is still being written
     p.shutdown()
     return result
 

@@ -147,11 +147,9 @@ class StoreLink:
                 if self.calls.registry.version:  # first: the page knows them when it is ready
                     self._deliver(self.calls.functions_message())
                 self._send_snapshot(message["view"])
-            elif kind == "call":
-                self.calls.call(message)
-            elif kind == "calls":
-                with self.calls.holding():  # their answers leave together
-                    for call in message["calls"]:
+            elif kind in ("call", "calls"):
+                with self.calls.holding():  # answers ready now leave together, before this returns
+                    for call in message["calls"] if kind == "calls" else [message]:
                         self.calls.call(call)
             elif kind == "cancel":
                 self.calls.cancel(message)
