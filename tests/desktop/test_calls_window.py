@@ -4,7 +4,8 @@ One window per engine: the page's feature test and callFunction fallback, a real
 click on a bound object's function that also writes state, then the whole calls
 contract (tests/pages/calls_contract.js), while this thread loops on
 ``update_message_loop()`` as a script does; then a function bound while the page
-runs appears in it. The script's thread runs the sync functions; ``async def``
+runs appears in it, and a call waiting when the connection drops rejects with a
+DisconnectedError while the reconnected page calls again. The script's thread runs the sync functions; ``async def``
 ones run on the library's own loop (no loop runs in a plain script).
 """
 
@@ -92,5 +93,12 @@ def test_calls_in_a_window(backend, closing):
         p.bind_function_to_javascript(lambda: threading.current_thread().name, name="late")
         wait_for(lambda: tools.eval("typeof Pytonium.late") == "function", 5, "the late binding")
         assert pumped(p, tools, "Pytonium.late()") == {"ok": threading.current_thread().name}
+        # The connection drops while a call waits: it rejects; the page reconnects and calls again.
+        tools.eval("window.__hung = 'waiting'; Pytonium.api.hang().catch((e) => { window.__hung = e.name; })")
+        running = lambda: any(sock.link.calls._running for sock in p._session.sockets)  # noqa: E731
+        wait_for(lambda: (p.update_message_loop(), running())[1], 5, "hang() to run in Python")
+        p._server.call(p._session.close_sockets)
+        wait_for(lambda: tools.eval("window.__hung") == "DisconnectedError", 10, "the pending call to reject")
+        assert pumped(p, tools, "Pytonium.test_function_binding.testfunc('again')") == {"ok": "Python says again"}
     finally:
         tools.close()

@@ -5,12 +5,14 @@ through a StateWidget of tests/pages/calls.html (a page in the original Pytonium
 shapes) and shows it. Then: the page's feature test and callFunction fallback, a
 real click on a bound object's function that also writes state, and the whole calls
 contract (tests/pages/calls_contract.js) in the view. The sync functions ran on the
-kernel's main thread, and both hang() calls (abort, timeout) got CancelledError.
+kernel's main thread, and both hang() calls (abort, timeout) got CancelledError. In
+JupyterLab, a call waiting when the kernel restarts rejects with a DisconnectedError.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,12 @@ def test_calls_in_a_notebook_host(host: Any, request: Any) -> None:
     if kind != "voila":  # Voilà runs no cells after the page is shown
         seen = page.run("import json\nprint(json.dumps(calls_seen))").strip().splitlines()[-1]
         assert json.loads(seen) == {"off_main": 0, "cancelled": 2}
+    if kind == "jupyterlab":  # a call waiting when the kernel restarts rejects with DisconnectedError
+        page.view_eval(
+            0, "() => { window.__hung = 'waiting'; Pytonium.api.hang().catch((e) => { window.__hung = e.name; }); }"
+        )
+        page.page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel()")
+        deadline = time.monotonic() + 10
+        while page.view_eval(0, "() => window.__hung") == "waiting" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert page.view_eval(0, "() => window.__hung") == "DisconnectedError"
