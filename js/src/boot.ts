@@ -11,7 +11,7 @@ import { createAppState, makeViewId, type AppState } from "./runtime";
 import type { Transport } from "./transport";
 import { postMessageTransport } from "./transports/postmessage";
 import { webSocketTransport } from "./transports/websocket";
-import { withBoundFunctions } from "./unknownapi";
+import { withBoundFunctions } from "./pytoniumobject";
 
 export interface PytoniumConfig {
   transport?: "postMessage" | "websocket";
