@@ -60,7 +60,7 @@ class StoreLink:
         self._log_limit = RateLimit(burst=20, per_second=10)
         self._closed = False
         self._throttle = Throttle(self.flush, interval) if schedule is None else Soon(self.flush, schedule)
-        self._unsubscribe = store._subscribe_view(self._on_change, self.namespaces)
+        self._unsubscribe = store.subscribe_view(self._on_change, self.namespaces)
 
     # ---- store -> views ------------------------------------------------------------
 

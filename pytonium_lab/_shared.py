@@ -314,7 +314,7 @@ class SharedStore(StateStore):
                 if self._revision >= last:  # the reader (or a resync) applied it already
                     return
                 if self._revision == first - 1:
-                    self._apply(raws, last)
+                    self.apply_ordered(raws, last)
                     return
                 if threading.current_thread() is self._reader:
                     return  # a handler on the reader: it applies this write when it reads it
@@ -358,7 +358,7 @@ class SharedStore(StateStore):
             raws = [
                 (ns, key, value, removed, "resync", first + i) for i, (ns, key, value, removed) in enumerate(changes)
             ]
-            self._apply(raws, max(revision, first + len(raws) - 1))
+            self.apply_ordered(raws, max(revision, first + len(raws) - 1))
 
     def _follow(self, revision: int, last_id: str) -> None:
         """The reader thread: follow the stream, resynchronising after a hole or a lost connection."""
@@ -445,7 +445,7 @@ class SharedStore(StateStore):
             if last <= self._revision:
                 continue  # a writer applied it already
             if first == self._revision + 1:
-                self._apply(raws, last)
+                self.apply_ordered(raws, last)
             else:  # cannot happen: the reader checks the revisions and resyncs
                 log.error("shared store %r: change %d arrived at revision %d", self.name, first, self._revision)
 
