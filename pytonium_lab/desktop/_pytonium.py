@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .._paths import check_scheme, resolve_inside, served_folder
+from .._protocol import reload_message
 from .._store import StateStore, Subscription
 from .._watch import FolderWatch
 from ._backends import BACKENDS, WindowProcess, resolve_backend
@@ -220,7 +221,7 @@ class Pytonium(WindowControls):
             except (OSError, ValueError) as exc:  # removed, not UTF-8, moved out: keep the last good page
                 log.warning("not reloading %s://%s after a change: %s", scheme, path, exc)
                 return
-            server.call(lambda: session.broadcast({"t": "reload"}))
+            server.call(lambda: session.broadcast(reload_message()))
 
         self._watch = FolderWatch(folder, reload)
 
