@@ -39,5 +39,19 @@ log "Python packages (the project, editable, with test tools)"
 .venv/bin/python -c 'import pytonium_lab, anywidget, playwright, jupyterlab' \
   || { echo "Python packages failed to install" >&2; exit 1; }
 
+source scripts/pythons.sh
+for version in "${other_pythons[@]}"; do
+  other=$(pyenv_python "$version")
+  if [[ ! -x .venv-$version/bin/python ]]; then
+    log "Python venv .venv-$version ($("$other" --version))"
+    "$other" -m venv ".venv-$version"
+  fi
+  log "Python $version: the project, editable, with the unit/model test tools"
+  ".venv-$version/bin/python" -m pip install -q --disable-pip-version-check -e '.[test-core]' 2>&1 \
+    | grep -v "^WARNING: Location" || true
+  ".venv-$version/bin/python" -c 'import pytonium_lab, redis, hypothesis, pytest' \
+    || { echo "Python $version packages failed to install" >&2; exit 1; }
+done
+
 log "CEF window runtime (Python 3.7 + cefpython3 66, cached)"
 .venv/bin/pytonium-lab setup-cef
