@@ -34,8 +34,8 @@ if [[ ! -x .venv/bin/python ]]; then
   log "Python venv .venv ($("$python" --version))"
   "$python" -m venv .venv
 fi
-log "Python packages (the project, editable, with test tools)"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+log "Python packages (the project, editable, with test tools and the cef engine)"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,cef]' 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c 'import pytonium_lab, anywidget, playwright, jupyterlab' \
   || { echo "Python packages failed to install" >&2; exit 1; }
 
