@@ -213,3 +213,23 @@ class UserLab(JupyterLab):
     def command(self) -> list[str]:
         argv = super().command()
         return [str(self.release.bin / "jupyter"), *argv[1:]]
+
+
+def test_in_the_users_venv_missing_parts_name_their_fix(release: Release) -> None:
+    """That venv has no cef-capi-py, no redis/orjson and no browser on PATH: doctor and connect say what to install."""
+    out = release.run("pytonium-lab", "doctor")
+    assert "built JS: ok" in out
+    assert "  jupyterlab " in out and "  marimo: not installed" in out
+    assert "shared extra (StateStore.connect): missing redis, orjson: pip install 'pytonium_lab[shared]'" in out
+    cef = out.split("\n  cef: ", 1)[1].split("\n  chromium: ", 1)[0]
+    assert cef.startswith("no - ") and "needs the cef-capi-py package: pip install 'pytonium_lab[cef]'" in cef
+    chromium = out.split("\n  chromium: ", 1)[1].split("\n  cefpython3: ", 1)[0]
+    assert chromium.startswith("no - ") and "apt-get install chromium" in chromium
+    connect = release.run(
+        "python",
+        "-c",
+        "import pytonium_lab\n"
+        "try:\n    pytonium_lab.StateStore.connect('redis://127.0.0.1:1/0', 'x')\n"
+        "except ImportError as e:\n    print(type(e).__name__, e)",
+    )
+    assert connect.startswith("ImportError StateStore.connect") and "pip install 'pytonium_lab[shared]'" in connect
