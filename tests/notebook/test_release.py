@@ -83,6 +83,13 @@ def build(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None) -> No
     assert done.returncode == 0, f"{argv} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
 
 
+def readme_cell() -> str:
+    """The first Python block of the README's install section."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Install into your own Jupyter\n", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
 def only(folder: Path, pattern: str) -> Path:
     found = sorted(folder.glob(pattern))
     assert len(found) == 1, f"expected one {pattern} in {folder}, found {found}"
@@ -90,7 +97,7 @@ def only(folder: Path, pattern: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
+def release(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Release]:
     for tool in ("git", "npm"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is needed to build the wheel from a clone: run scripts/setup.sh")
@@ -127,7 +134,9 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     yield release
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "release.json").write_text(json.dumps(release.numbers, indent=2) + "\n")
-    print("\nrelease:", ", ".join(f"{k} {v}" for k, v in release.numbers.items()), file=sys.__stdout__)
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.write_line("\nrelease: " + ", ".join(f"{k} {v}" for k, v in release.numbers.items()))
 
 
 def test_the_wheel_holds_the_package_built_js_types_and_pages_only(release: Release) -> None:
@@ -188,6 +197,12 @@ def test_in_the_users_jupyterlab_a_widget_shows_state_and_sends_a_click_back(rel
             expect(page.view(0).locator("#count")).to_have_text("2")
             out = page.run_until("print(edits[-1], store.get_state('demo', 'count'))", "('demo', 'count', 2) 2")
             assert "('demo', 'count', 2) 2" in out
+
+            page.run(readme_cell())  # the README's first notebook cell, as a user pastes it
+            expect(page.view(1).locator("#n")).to_have_text("1", timeout=20_000)
+            page.view(1).locator("#b").click()
+            expect(page.view(1).locator("#n")).to_have_text("2")
+            assert page.run_until("print(store.get_state('demo', 'count'))", "2").strip() == "2"
         finally:
             context.close()
     finally:
