@@ -46,8 +46,8 @@ for version in "${other_pythons[@]}"; do
     log "Python venv .venv-$version ($("$other" --version))"
     "$other" -m venv ".venv-$version"
   fi
-  log "Python $version: the project, editable, with the unit/model test tools"
-  ".venv-$version/bin/python" -m pip install -q --disable-pip-version-check -e '.[test-core]' 2>&1 \
+  log "Python $version: the project, editable, with the unit/model test tools (and cef where its wheel exists)"
+  ".venv-$version/bin/python" -m pip install -q --disable-pip-version-check -e '.[test-core,cef]' 2>&1 \
     | grep -v "^WARNING: Location" || true
   ".venv-$version/bin/python" -c 'import pytonium_lab, redis, hypothesis, pytest' \
     || { echo "Python $version packages failed to install" >&2; exit 1; }
