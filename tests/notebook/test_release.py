@@ -134,9 +134,9 @@ def release(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReq
     yield release
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "release.json").write_text(json.dumps(release.numbers, indent=2) + "\n")
-    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is not None:
-        terminal.write_line("\nrelease: " + ", ".join(f"{k} {v}" for k, v in release.numbers.items()))
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print("\nrelease: " + ", ".join(f"{k} {v}" for k, v in release.numbers.items()))
 
 
 def test_the_wheel_holds_the_package_built_js_types_and_pages_only(release: Release) -> None:
