@@ -22,6 +22,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from .._extras import install_hint
 from ._cef_runtime import runtime_python
 
 __all__ = [
@@ -56,7 +57,7 @@ _DESCRIPTIONS = {
     "cefpython3": "CEF 66 (Chromium 66) from cefpython3, in a host subprocess on a Python 3.7 runtime",
 }
 
-CEF_EXTRA_HINT = "pip install 'pytonium_lab[cef]'"
+CEF_EXTRA_HINT = install_hint("cef")
 
 
 def describe(name: str) -> str:
