@@ -51,10 +51,15 @@ from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
-import orjson
-import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
+from ._extras import missing_extra
+
+try:
+    import orjson
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+except ModuleNotFoundError as error:
+    raise missing_extra(error, "shared", "StateStore.connect (a store shared through Redis)") from None
 
 from ._change import RawChange
 from ._history import differences

@@ -4,9 +4,11 @@ State lives in the store (Python), not in the page: closing, reloading or
 killing the window loses nothing, and a new ``initialize`` shows the current
 state. Several ``Pytonium`` objects on one store are several synced windows.
 
-In a Jupyter kernel, ``backend="auto"`` shows the page inline as a
+Outside a kernel, ``backend="auto"`` takes the most modern window engine
+present (``cef``, then ``chromium``, then ``cefpython3``: see ``_engines``).
+In a Jupyter kernel, ``auto`` shows the page inline as a
 :class:`~pytonium_lab.StateWidget` instead (``backend="notebook"`` asks for it
-anywhere; ``"cef"``/``"chromium"`` still open a desktop window from a kernel),
+anywhere; a named engine still opens a desktop window from a kernel),
 so the spec's Python runs in a notebook with only the import line changed.
 """
 
@@ -23,11 +25,11 @@ from .._paths import check_scheme, resolve_inside, served_folder
 from .._protocol import reload_message
 from .._store import StateStore, Subscription
 from .._watch import FolderWatch
-from ._backends import BACKENDS, WindowProcess, resolve_backend
+from ._backends import BACKENDS, LAUNCH_MIN, WindowProcess, resolve_backend
 from ._origins import injection_script, normalize_origin, origin_of
 from ._server import LoopbackServer, Session, serve
 from ._window import READY_TIMEOUT, running_loop, show
-from ._window_control import LAUNCH_MIN, WindowControls
+from ._window_control import WindowControls
 
 __all__ = ["Pytonium"]
 
@@ -52,7 +54,8 @@ class Pytonium(WindowControls):
             if type(flag) is not bool and not (name == "watch" and flag is None):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
         if backend not in ("auto", "notebook", *BACKENDS):
-            raise ValueError(f"backend must be 'auto', 'notebook', 'cef' or 'chromium', got {backend!r}")
+            names = ", ".join(repr(name) for name in ("auto", "notebook", *BACKENDS))
+            raise ValueError(f"backend must be one of {names}, got {backend!r}")
         self.store = store if store is not None else StateStore()
         self.backend = backend
         self.debug = debug

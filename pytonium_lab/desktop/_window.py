@@ -61,8 +61,10 @@ def show(
     Waiting makes ``initialize`` fail loudly (with the engine's stderr) when
     the window cannot start, instead of a loop that ends silently. An engine
     that dies before its page connects is started once more: CEF 66 now and
-    then fails its own start on a heavily loaded machine. A missing JS build
-    fails before any window: our page would only be a 500 error that never connects.
+    then fails its own start on a heavily loaded machine. An engine that hangs
+    (falls silent, see ``_backends.HANG_AFTER``) is killed and reported at once.
+    A missing JS build fails before any window: our page would only be a 500
+    error that never connects.
     """
     if wait:
         runtime_source()  # raises, saying how to build the JS, when static/runtime.js is missing
@@ -80,6 +82,8 @@ def show(
             return _opened(window)
         tail = window.error_tail()
         window.close(0)
+        if window.hung:
+            raise RuntimeError(f"the {window.backend} window stopped before its page connected: {window.hung}\n{tail}")
         why = (
             f"the {window.backend} window exited before its page connected "
             f"(exit code {window.process.poll()}); its stderr ends with:\n{tail}"
