@@ -65,6 +65,7 @@ from ._change import RawChange
 from ._history import differences
 from ._store import PYTHON, StateStore
 from ._values import check_name, clean_value
+from ._where import running_loop
 
 __all__ = ["MAXLEN", "RETRY", "SharedStore"]
 
@@ -213,10 +214,7 @@ class SharedStore(StateStore):
             raise ConnectionError(f"cannot reach Redis at {self._where}: {error}") from error
         self._install(revision, state)
         if threading.current_thread() is threading.main_thread():
-            try:
-                self._loop = asyncio.get_running_loop()  # a Jupyter kernel: handlers on its main thread
-            except RuntimeError:
-                pass
+            self._loop = running_loop()  # a Jupyter kernel: handlers on its main thread
         self._reader = threading.Thread(
             target=self._follow, args=(revision, last_id), name=f"pytonium_lab shared {name}", daemon=True
         )
