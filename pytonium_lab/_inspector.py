@@ -33,6 +33,7 @@ from ._assets import inline_assets
 from ._change import RawChange
 from ._history import ABSENT, check_revision, kept_range
 from ._store import StateStore, Subscription
+from ._table import short_json
 from ._values import check_namespaces
 from .widget import StateWidget
 
@@ -59,8 +60,7 @@ _CONFIG_MARK = "__PYTONIUM_INSPECTOR_CONFIG__"
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "\u2026"
+    return short_json(value, MAX_TEXT, (",", ":"))
 
 
 def inspector_page(private: str, namespaces: list[str] | None) -> str:

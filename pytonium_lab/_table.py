@@ -29,8 +29,9 @@ Row = tuple[str, str, Any, "tuple[str, int] | None"]
 """(namespace, key, value, (origin, revision) of the last write, or None when the history does not reach it)."""
 
 
-def short_json(value: Any, limit: int = MAX_VALUE) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+def short_json(value: Any, limit: int = MAX_VALUE, separators: tuple[str, str] = (", ", ": ")) -> str:
+    """A value's JSON text, cut to ``limit`` characters with an ellipsis."""
+    text = json.dumps(value, ensure_ascii=False, separators=separators)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
