@@ -69,14 +69,16 @@ def ts_kinds(source: str) -> dict[str, tuple[str, Fields]]:
 
 
 def python_kinds() -> dict[str, type]:
-    """The TypedDicts of ``_protocol`` whose ``t`` is one Literal, by kind."""
+    """The public TypedDicts of ``_protocol`` whose ``t`` is one Literal, by kind (``__all__`` or not)."""
     kinds = {}
-    for name in proto.__all__:
-        cls = getattr(proto, name)
+    for name, cls in vars(proto).items():
+        if name.startswith("_") or getattr(cls, "__module__", None) != proto.__name__:
+            continue  # a base holding the required fields of a type with optional ones, or an import
         if isinstance(cls, type) and issubclass(cls, dict) and hasattr(cls, "__required_keys__"):
             t = typing.get_type_hints(cls).get("t")
             if typing.get_origin(t) is typing.Literal:
                 (kind,) = typing.get_args(t)
+                assert kind not in kinds, f"two TypedDicts for {kind!r}: {kinds[kind].__name__}, {name}"
                 kinds[kind] = cls
     return kinds
 
