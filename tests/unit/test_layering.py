@@ -10,9 +10,11 @@ surface docs/extending.md describes.
 from __future__ import annotations
 
 import ast
+import threading
 from pathlib import Path
 
 import pytonium_lab
+from pytonium_lab import StateStore
 
 PACKAGE = Path(pytonium_lab.__file__).parent
 STORE = PACKAGE / "_store.py"
@@ -91,3 +93,53 @@ def test_only_the_store_touches_a_stores_private_attributes() -> None:
     assert found == [], "modules reach into a store (use the extension surface, docs/extending.md):\n" + "\n".join(
         found
     )
+
+
+# ---- the surface itself ---------------------------------------------------------------------
+
+SURFACE = ("write_lock", "subscribe_view", "kept_records", "apply_ordered")
+
+
+def test_the_surface_is_documented_for_extension_authors_and_not_exported() -> None:
+    docs = (PACKAGE.parent / "docs" / "extending.md").read_text(encoding="utf-8")
+    for name in SURFACE:
+        assert hasattr(StateStore, name), name
+        assert f"`store.{name}" in docs, f"docs/extending.md does not describe store.{name}"
+        assert name not in pytonium_lab.__all__
+
+
+def test_the_write_lock_holds_other_threads_writes() -> None:
+    store = StateStore()
+    done = threading.Event()
+    with store.write_lock:
+        writer = threading.Thread(target=lambda: (store.set_state("a", "k", 1), done.set()))
+        writer.start()
+        assert not done.wait(0.2)  # waits for the lock
+        store.set_state("a", "mine", 0)  # the holder's own writes go in
+        assert store.revision == 1
+    writer.join(5)
+    assert done.is_set() and store.snapshot() == {"a": {"mine": 0, "k": 1}}
+
+
+def test_kept_records_subscribe_view_and_apply_ordered() -> None:
+    store = StateStore(history=3)
+    seen: list[tuple[object, bool]] = []
+    sub = store.subscribe_view(lambda change, last: seen.append((change, last)), ["a"])
+    store.set_state("a", "k", 1)
+    with store.batch():
+        store.set_state("a", "k", 2)
+        store.set_state("b", "x", 0)  # not a namespace of the view
+        store.set_state("a", "j", [1])
+    assert [(c[:3], last) for c, last in seen] == [
+        (("a", "k", 1), True),
+        (("a", "k", 2), False),
+        (("a", "j", [1]), True),
+    ]
+    store.apply_ordered([("a", "k", 7, False, "elsewhere", 10), ("a", "j", None, True, "elsewhere", 11)], 11)
+    assert store.revision == 11 and store.snapshot(["a"]) == {"a": {"k": 7}}
+    assert seen[-1][0] == ("a", "j", None, True, "elsewhere", 11)
+    records = store.kept_records()
+    assert [r[0][5] for r in records] == [4, 10, 11]  # the last 3 changes, oldest first
+    assert records[-1][2] == [1]  # the value the removal replaced
+    sub()
+    assert StateStore(history=0).kept_records() == []
