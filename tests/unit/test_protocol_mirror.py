@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+import types
 import typing
 from pathlib import Path
 
@@ -124,6 +125,54 @@ def test_every_kind_of_protocol_ts_has_a_typeddict_with_the_same_fields() -> Non
     assert set(ts) == set(py), f"only in protocol.ts: {set(ts) - set(py)}; only in _protocol.py: {set(py) - set(ts)}"
     for kind, (name, fields) in ts.items():
         assert shape(py[kind]) == ts_shape(fields), f"{kind}: protocol.ts {name} vs _protocol.{py[kind].__name__}"
+
+
+_TS_PRIMITIVES: dict[str, object] = {"string": str, "number": int, "boolean": bool, "null": type(None)}
+
+LOOSER_IN_PYTHON = {("error", "ns"), ("error", "key"), ("error", "id")}
+"""Fields Python types as ``Any`` on purpose: an error echoes what the view sent, which may be what is wrong."""
+
+
+def ts_atoms(text: str) -> set[object] | None:
+    """A TypeScript field type made of primitives, ``null`` and string literals, as a set; None for anything else."""
+    atoms: set[object] = set()
+    for part in (p.strip() for p in text.split("|")):
+        if part in _TS_PRIMITIVES:
+            atoms.add(_TS_PRIMITIVES[part])
+        elif re.fullmatch(r'"[^"]*"', part):
+            atoms.add(part.strip('"'))
+        else:
+            return None
+    return atoms
+
+
+def py_atoms(annotation: object) -> set[object] | None:
+    """The same for a Python annotation (str, int, bool, None, Literal and unions of them); None otherwise."""
+    if annotation in (str, int, bool, type(None)):
+        return {annotation}
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return set(typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        parts = [py_atoms(a) for a in typing.get_args(annotation)]
+        return None if any(p is None for p in parts) else set().union(*parts)  # type: ignore[arg-type]
+    return None
+
+
+def test_simple_field_types_agree() -> None:
+    """Where both sides use primitives, null and string literals, they say the same."""
+    ts = ts_kinds(PROTOCOL_TS.read_text(encoding="utf-8"))
+    py = python_kinds()
+    differ = []
+    for kind, (name, fields) in ts.items():
+        hints = typing.get_type_hints(py[kind])
+        for field, (_, text) in fields.items():
+            want, have = ts_atoms(text), py_atoms(hints[field])
+            if want is None or (kind, field) in LOOSER_IN_PYTHON:
+                continue
+            if want != have:
+                differ.append(f"{name}.{field}: protocol.ts {text!r}, _protocol.py {hints[field]!r}")
+    assert differ == []
 
 
 def test_a_change_on_the_wire_has_the_same_fields() -> None:
