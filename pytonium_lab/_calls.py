@@ -257,18 +257,18 @@ _ALONE = 64 * 1024
 class LinkCalls:
     """The calls of the views behind one link: runs them, answers each to its view, cancels on request."""
 
-    def __init__(self, registry: CallRegistry, send: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, registry: CallRegistry, send: Callable[[proto.StoreMessage], None]) -> None:
         self.registry = registry
         self._send = send
         self._lock = threading.Lock()
         self._running: dict[tuple[str, int], _Pending] = {}
         self._cids = itertools.count(1)
         self._closed = False
-        self._outbox: list[dict[str, Any]] = []  # small answers ready together leave as one message
+        self._outbox: list[proto.ResultMsg | proto.CallErrorMsg] = []  # small answers ready together: one message
         self._held = 0  # inside a ``calls`` batch: its answers wait for its end
 
-    def functions_message(self) -> dict[str, Any]:
-        return dict(proto.functions_message(self.registry.functions()))
+    def functions_message(self) -> proto.FunctionsMsg:
+        return proto.functions_message(self.registry.functions())
 
     def call(self, message: dict[str, Any]) -> None:
         """Run one ``call`` message (checked by ``parse_view_message``) on this thread."""
@@ -351,7 +351,7 @@ class LinkCalls:
             if not self._held:
                 self.flush()
 
-    def _deliver(self, message: Any, view: str) -> None:
+    def _deliver(self, message: proto.ResultMsg | proto.CallErrorMsg, view: str) -> None:
         """Send an answer: alone and chunked if large, else with the others ready in this loop turn.
 
         In a notebook every comm message costs the kernel and the front end a
@@ -380,9 +380,9 @@ class LinkCalls:
             ready, self._outbox = self._outbox, []
         if not ready or self._closed:
             return
-        self._send_frames([ready[0] if len(ready) == 1 else {"t": "answers", "answers": ready}])
+        self._send_frames([proto.answers_message(ready)])
 
-    def _send_frames(self, frames: list[dict[str, Any]]) -> None:
+    def _send_frames(self, frames: list[proto.StoreMessage]) -> None:
         for frame in frames:
             try:
                 self._send(frame)

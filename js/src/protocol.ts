@@ -10,7 +10,8 @@ import type { StateValue } from "./values";
 export type Hello = { t: "hello"; view: string };
 export type SetMsg = { t: "set"; view: string; ns: string; key: string; value: StateValue; id: number };
 export type RemoveMsg = { t: "remove"; view: string; ns: string; key: string; id: number };
-export type Chunk = { t: "chunk"; cid: string; i: number; n: number; data: string };
+/** A piece of a message over CHUNK_LIMIT: view -> store, or (with `to`) store -> view (a call's answer). */
+export type Chunk = { t: "chunk"; cid: string; i: number; n: number; data: string; to?: string };
 /** An error or warning of the page (see pagelog.ts); the store side logs it. */
 export type LogMsg = {
   t: "log";
@@ -38,7 +39,8 @@ export type Change = {
 };
 export type Snapshot = {
   t: "snapshot";
-  to: string;
+  /** The view that said hello (null: a notebook widget's boot snapshot, for no view in particular). */
+  to: string | null;
   seq: number;
   rev: number;
   namespaces: string[] | null;
@@ -61,8 +63,6 @@ export type AnswersMsg = { t: "answers"; answers: Array<ResultMsg | CallErrorMsg
 export type BoundFunction = { object: string; name: string; min: number; max: number };
 /** The functions bound now: before the snapshot a hello asks for, and whenever they change. */
 export type FunctionsMsg = { t: "functions"; functions: BoundFunction[] };
-/** Piece `i` of `n` of a message for view `to` whose JSON text is longer than CHUNK_LIMIT. */
-export type StoreChunk = { t: "chunk"; to: string; cid: string; i: number; n: number; data: string };
 export type StoreMessage =
   | Snapshot
   | Batch
@@ -72,7 +72,7 @@ export type StoreMessage =
   | CallErrorMsg
   | AnswersMsg
   | FunctionsMsg
-  | StoreChunk;
+  | Chunk;
 
 /** A message ready to go: the object (for postMessage) and its JSON text (for a socket). */
 export type Frame = { msg: ViewMessage; json: string };
