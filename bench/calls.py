@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/calls.py [--n 1000] [--concurrent 1000] [--only window|jupyterlab]
 
-Window (each engine, event-driven delivery as in bench/desktop.py: Pytonium inside
+Window (every engine here, event-driven delivery as in bench/desktop.py: Pytonium inside
 a running asyncio loop): the page awaits ``Pytonium.bench.ping(i)`` ``--n`` times in a
 row and times each with ``performance.now()``; then it starts ``--concurrent``
 ``async def`` calls at once and times until all resolved. Anchor: the raw
@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "notebook"))
 import desktop as desktop_bench
 
 from pytonium_lab import Pytonium
+from pytonium_lab.desktop._engines import ENGINES, engine_problem
 
 pct, line = desktop_bench.pct, desktop_bench.line
 
@@ -120,7 +121,11 @@ def windows(args: argparse.Namespace) -> None:
         print(f"window, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
         if raw is not None:
             print(line("anchor: raw cefpython3 binding round trip", raw))
-        for backend in ("cef", "chromium"):
+        for backend in ENGINES:
+            problem = engine_problem(backend)
+            if problem:
+                print(f"engine {backend}: not here ({problem})")
+                continue
             r = asyncio.run(window_run(web, backend, args.n, args.concurrent))
             print(f"engine {backend}:")
             print(line("call round trip page->Py->page", r["rt"]))
