@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from . import _protocol as proto
+from ._calls import LinkCalls, registry_of
 from ._change import RawChange
 from ._store import StateStore
 from ._throttle import RateLimit, Soon, Throttle
@@ -61,6 +62,9 @@ class StoreLink:
         self._closed = False
         self._throttle = Throttle(self.flush, interval) if schedule is None else Soon(self.flush, schedule)
         self._unsubscribe = store.subscribe_view(self._on_change, self.namespaces)
+        # Calls (docs/protocol.md, "Calls"): the store's bound functions, answered to the calling view.
+        self.calls = LinkCalls(registry_of(store), self._deliver)
+        self._unfollow = self.calls.registry.follow(lambda: self._deliver(self.calls.functions_message()))
 
     # ---- store -> views ------------------------------------------------------------
 
@@ -140,7 +144,15 @@ class StoreLink:
                 if whole is not None:
                     self.receive(whole)
             elif kind == "hello":
+                if self.calls.registry.version:  # first: the page knows them when it is ready
+                    self._deliver(self.calls.functions_message())
                 self._send_snapshot(message["view"])
+            elif kind in ("call", "calls"):
+                with self.calls.holding():  # answers ready now leave together, before this returns
+                    for call in message["calls"] if kind == "calls" else [message]:
+                        self.calls.call(call)
+            elif kind == "cancel":
+                self.calls.cancel(message)
             elif kind == "log":
                 self._page_log(message)
             else:
@@ -200,3 +212,5 @@ class StoreLink:
             self._closed = True
             self._pending = {}
         self._unsubscribe()
+        self._unfollow()
+        self.calls.close()

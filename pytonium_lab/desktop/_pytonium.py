@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .._calls import CallBinding
 from .._paths import check_scheme, resolve_inside, served_folder
 from .._protocol import reload_message
 from .._store import StateStore, Subscription
@@ -40,11 +41,12 @@ log = logging.getLogger("pytonium_lab")
 _CUSTOM_URL = re.compile(r"([a-z][a-z0-9+.-]*)://(.*)", re.IGNORECASE | re.DOTALL)
 
 
-class Pytonium(WindowControls):
+class Pytonium(CallBinding, WindowControls):
     """A desktop window bound to a (possibly shared) :class:`StateStore`.
 
     The window API (``minimize_window``, ``set_window_position``, ...) is
-    :class:`~pytonium_lab.desktop._window_control.WindowControls`'.
+    :class:`~pytonium_lab.desktop._window_control.WindowControls`'; the binding
+    API (``bind_function_to_javascript``, ...) is :class:`~pytonium_lab._calls.CallBinding`'s.
     """
 
     def __init__(

@@ -33,6 +33,8 @@ import tornado.web
 import tornado.websocket
 
 from .. import _protocol as proto
+from .._calls import registry_of
+from .._handoff import Handoff
 from .._link import StoreLink
 from .._page import inject_runtime
 from .._paths import OutsideFolder, check_scheme, resolve_inside, served_folder
@@ -60,15 +62,22 @@ class Session:
         self.namespaces = None if namespaces is None else list(namespaces)
         self.token = secrets.token_urlsafe(24)
         self.id = secrets.token_hex(6)  # public: names the session's URL prefix
+        self._inbox = Handoff()  # JS writes and window events, for ``loop`` or the next pump()
         self.loop = loop
         self.folders: dict[str, str] = {}
         self.origins: set[str] = set()  # other origins whose pages may connect (allow_origin)
         self.documents: dict[tuple[str, str], str] = {}
         self.sockets: set[Any] = set()
         self.connected = threading.Event()
-        self._inbox: list[Callable[[], Any]] = []
-        self._inbox_lock = threading.Lock()
-        self._drain_queued = False
+
+    @property
+    def loop(self) -> Any:
+        return self._loop
+
+    @loop.setter
+    def loop(self, loop: Any) -> None:
+        self._loop = loop
+        self._inbox.loop = None if loop is None or loop == "server" else loop
 
     def add_folder(self, scheme: str, folder: str) -> None:
         self.folders[check_scheme(scheme)] = served_folder(scheme, folder)
@@ -98,32 +107,13 @@ class Session:
         if self.loop == "server":
             job()
             return
-        with self._inbox_lock:
-            self._inbox.append(job)
-            if self.loop is None or self._drain_queued:
-                return
-            self._drain_queued = True
-        # One wake-up of the user's loop per run of messages, not one per message:
-        # a burst of 20k JS writes would otherwise thrash the two threads.
-        try:
-            self.loop.call_soon_threadsafe(self._drain)
-        except RuntimeError:  # the loop was closed: queued messages wait for a pump
+        if not self._inbox.post(job):
+            self._inbox.loop = None  # from now on: queued for update_message_loop(), as said once
             log.warning("the session's event loop is closed; JS writes wait for update_message_loop()")
-
-    def _drain(self) -> None:
-        with self._inbox_lock:
-            self._drain_queued = False
-        self.pump()
 
     def pump(self) -> int:
         """Apply queued JS messages (and posted jobs) on the calling thread; returns how many."""
-        if not self._inbox:
-            return 0
-        with self._inbox_lock:
-            inbox, self._inbox = self._inbox, []
-        for job in inbox:
-            job()
-        return len(inbox)
+        return self._inbox.pump()
 
     def close_sockets(self) -> None:
         """Close every WebSocket of this session (call on the server thread)."""
@@ -374,9 +364,16 @@ class LoopbackServer:
     def ws_url(self, session: Session) -> str:
         return f"ws://127.0.0.1:{self.port}/_pytonium/ws?token={session.token}"
 
-    def runtime_config(self, session: Session) -> dict[str, str]:
-        """``window.__PYTONIUM_CONFIG__`` for a page of ``session`` (served here or of an allowed origin)."""
-        return {"transport": "websocket", "url": self.ws_url(session), "token": session.token}
+    def runtime_config(self, session: Session) -> dict[str, Any]:
+        """``window.__PYTONIUM_CONFIG__`` for a page of ``session`` (served here or of an allowed origin).
+
+        It names the bound functions, so a page's scripts find them before it is connected.
+        """
+        config: dict[str, Any] = {"transport": "websocket", "url": self.ws_url(session), "token": session.token}
+        functions = registry_of(session.store).functions()
+        if functions:
+            config["functions"] = functions
+        return config
 
 
 _server: LoopbackServer | None = None
