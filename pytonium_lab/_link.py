@@ -44,8 +44,10 @@ class StoreLink:
         namespaces: Iterable[str] | None = None,
         interval: float = 1 / 60,
         schedule: Callable[[Callable[[], None]], object] | None = None,
+        origin: str | None = None,
     ) -> None:
         self.store = store
+        self.origin = origin  # the origin of this link's writes (a served client's); None: each view's id
         names = check_namespaces(namespaces)
         self.namespaces = None if names is None else frozenset(names)
         self._send = send
@@ -76,7 +78,7 @@ class StoreLink:
             pending[where] = change
             # Writes of this link's views reach the store in order, one change each.
             in_flight = self._in_flight
-            if in_flight and change[4] == in_flight[0][0]:
+            if in_flight and change[4] == (self.origin or in_flight[0][0]):
                 view, write_id = in_flight.popleft()
                 self._acks[view] = self._last_acks[view] = write_id
         finally:
@@ -179,10 +181,10 @@ class StoreLink:
             if self.namespaces is not None and namespace not in self.namespaces:
                 raise ValueError(f"{namespace}.{key}: this view may only write to {sorted(self.namespaces)}")
             if kind == "set":
-                self.store.set_state(namespace, key, message["value"], origin=view)
+                self.store.set_state(namespace, key, message["value"], origin=self.origin or view)
                 changed = True
             else:
-                changed = self.store.remove_state(namespace, key, origin=view)
+                changed = self.store.remove_state(namespace, key, origin=self.origin or view)
         except (TypeError, ValueError) as exc:
             log.warning("refused a write from %s: %s", view, exc)
             self._deliver(proto.error_message(view, namespace, key, message.get("id"), str(exc)))

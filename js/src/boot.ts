@@ -16,6 +16,8 @@ export interface PytoniumConfig {
   transport?: "postMessage" | "websocket";
   url?: string;
   token?: string;
+  /** The origin the store gives this page's writes, when not its view id (a served page's `client:<id>`). */
+  origin?: string;
 }
 
 type PageWindow = Window & {
@@ -81,7 +83,9 @@ export function boot(win: PageWindow): void {
     console.error("Pytonium: cannot start the transport: " + String(err));
     transport = offline;
   }
-  const appState = createAppState(withReload(transport, win), { win, target: win.document });
+  const config = win.__PYTONIUM_CONFIG__;
+  const origin = config && typeof config.origin === "string" ? config.origin : undefined;
+  const appState = createAppState(withReload(transport, win), { win, target: win.document, origin });
   win.Pytonium = withNamedMissing({ appState });
   reportPageLog(win, (entry) => {
     const msg: ViewMessage = { t: "log", view: appState.viewId, ...entry };
