@@ -62,11 +62,11 @@ class Classroom:
     @property
     def clients(self) -> list[ClientInfo]:
         """The connected clients now (one per open page or socket; a page reload is a new socket, same id)."""
-        return sorted((s.info() for s in list(self._server.sockets)), key=lambda c: c.connected_at)
+        return sorted((s.info() for s in list(self._server.sockets) if s.live), key=lambda c: c.connected_at)
 
     @property
     def client_count(self) -> int:
-        return len(self._server.sockets)
+        return self._server.client_count()
 
     @property
     def closed(self) -> bool:

@@ -111,6 +111,9 @@ class ClassServer(LoopbackServer):
             "websocket_ping_timeout": self.limits.ping_interval,
         }
 
+    def client_count(self) -> int:
+        return sum(1 for client in list(self.sockets) if client.live)
+
     def ws_url(self, session: Session) -> str:
         # Relative: a LAN client reaches the server under whatever name or address it used.
         return f"/_pytonium/ws?token={session.token}"
@@ -178,7 +181,7 @@ class ClientSocket(_Socket):
             why, status = "missing or wrong token", 403
         elif origin is None:
             why, status = "missing Origin header", 403
-        elif len(server.sockets) >= server.limits.max_clients:
+        elif server.client_count() >= server.limits.max_clients:
             why, status = f"the class is full ({server.limits.max_clients} clients)", 503
         if why is not None:
             log.info("refused a class websocket from %s: %s", self.request.remote_ip, why)
@@ -212,6 +215,12 @@ class ClientSocket(_Socket):
         server.sockets.add(self)
         session.sockets.add(self)
         session.connected.set()
+
+    @property
+    def live(self) -> bool:
+        """Open, and not closing (a ping timeout closes the protocol; tornado then waits 5 s for the client)."""
+        connection = self.ws_connection
+        return connection is not None and not connection.server_terminated
 
     def info(self) -> ClientInfo:
         return ClientInfo(

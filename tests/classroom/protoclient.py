@@ -38,7 +38,13 @@ class Client:
     async def connect(self) -> Client:
         headers = {"Cookie": self.cookie} if self.cookie else None
         self.ws = await websockets.connect(
-            self.ws_url, origin=self.origin, additional_headers=headers, max_size=None, ping_interval=None
+            self.ws_url,
+            origin=self.origin,
+            additional_headers=headers,
+            max_size=None,
+            ping_interval=None,
+            proxy=None,
+            compression=None,
         )
         await self.ws.send(json.dumps({"t": "hello", "view": self.view}))
         return self
@@ -137,3 +143,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def endpoints(room: Any) -> tuple[str, str]:
+    """The WebSocket URL (with the token) and the page's Origin of a served class on loopback."""
+    return f"ws://127.0.0.1:{room.port}/_pytonium/ws?token={room.token}", f"http://127.0.0.1:{room.port}"
