@@ -86,3 +86,29 @@ def test_a_class_of_browsers_with_rights_identity_and_own_answers(browser, class
     assert room.closed and room.clients == []
     alice.wait_for_function("() => true")
     assert store.get_state("slide", "n") == 2
+
+
+def test_pages_reconnect_after_a_network_blip_and_resume_from_a_snapshot(browser, classroom):
+    store = StateStore()
+    store.set_state("slide", "n", 1)
+    room = classroom(store, writable=["chat"])
+    page = open_page(browser, room)
+    ids = [c.id for c in room.clients]
+    server = room._server
+
+    def drop_every_socket():  # the network blips: every connection is cut from the server's side
+        for client in list(server.sockets):
+            client.close(1001, "blip")
+            client.release()
+
+    page.evaluate("() => { window.closes = 0; }")
+    server.call(drop_every_socket)
+    store.set_state("slide", "n", 2)  # while the page is away
+    page.wait_for_function("() => Pytonium.appState.getState('slide', 'n') === 2", timeout=10_000)
+    assert [c.id for c in room.clients] == ids  # the same client (its cookie), on a new socket
+    page.evaluate("() => Pytonium.appState.setState('chat', 'back', true)")
+    for _ in range(100):
+        if store.get_state("chat", "back"):
+            break
+        page.wait_for_timeout(20)
+    assert store.get_state("chat", "back") is True
