@@ -41,6 +41,7 @@ class Classroom:
         self._path = path
         self._host = host
         self._lock = threading.Lock()
+        self._view: Any = None
 
     @property
     def url(self) -> str:
@@ -86,10 +87,26 @@ class Classroom:
                 result[client] = value
         return result
 
+    @property
+    def clients_namespace(self) -> str:
+        """Where the class keeps its client list in the store (hidden from clients; the inspector shows it)."""
+        return self._server.clients_namespace
+
+    def view(self, *, height: int | str = 170) -> Any:
+        """A notebook view (a StateWidget) of the URL, its QR code and the live client count."""
+        from ._classroom_view import class_page
+        from .widget import StateWidget
+
+        if self._view is None:
+            page = class_page(self.url, self.clients_namespace)
+            self._view = StateWidget(self.store, page, namespaces=[self.clients_namespace], height=height, watch=False)
+        return self._view
+
     def close(self) -> None:
         """Disconnect every client and close the port (idempotent)."""
         with self._lock:
             self._server.stop()
+            self.store.remove_state(self.clients_namespace, "clients", origin="classroom")
 
     def __enter__(self) -> Classroom:
         return self
@@ -101,10 +118,11 @@ class Classroom:
         state = "closed" if self.closed else f"{self.client_count} clients"
         return f"<Classroom {self.url} ({state})>"
 
-    def _repr_html_(self) -> str:
-        url = html.escape(self.url)
-        state = "closed" if self.closed else f"{self.client_count} connected"
-        return f'<div class="pytonium-classroom"><a href="{url}" target="_blank">{url}</a> ({state})</div>'
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """As a cell's last line: the live view (URL, QR code, client count); closed, one line of text."""
+        if self.closed:
+            return {"text/plain": repr(self), "text/html": f"<code>{html.escape(repr(self))}</code>"}
+        return self.view()._repr_mimebundle_(**kwargs)
 
 
 def serve(

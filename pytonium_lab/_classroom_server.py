@@ -36,6 +36,12 @@ __all__ = ["ClassServer", "ClientInfo", "Rights"]
 
 log = logging.getLogger("pytonium_lab")
 
+PRIVATE = "pytonium."
+"""Namespaces of the toolkit itself (a class's client list, an inspector's requests): never shown to clients."""
+
+CLIENTS_NAMESPACE = "pytonium.classroom."
+"""Plus the session id: where a class keeps its client list, for the notebook view and the inspector."""
+
 CLIENT_COOKIE = "pytonium_client"
 """The identity cookie: a secret per browser; the client id is a hash of it (so ids seen in origins open nothing)."""
 
@@ -93,6 +99,8 @@ class ClassServer(LoopbackServer):
         self.limits = limits
         self.sockets: set[ClientSocket] = set()
         self.tls = ssl_options is not None
+        self.clients_namespace = CLIENTS_NAMESPACE + session.id
+        self._publish_due = False
         self._start("pytonium-class", host=host, port=port, ssl_options=ssl_options)
 
     def routes(self) -> list[Any]:
@@ -113,6 +121,19 @@ class ClassServer(LoopbackServer):
 
     def client_count(self) -> int:
         return sum(1 for client in list(self.sockets) if client.live)
+
+    def clients_changed(self) -> None:
+        """Publish the client list to the store soon (server thread; a burst of joins is one write)."""
+        if not self._publish_due:
+            self._publish_due = True
+            self.loop.call_later(0.2, self._publish)
+
+    def _publish(self) -> None:
+        self._publish_due = False
+        clients = sorted(({"id": c.id, "address": c.request.remote_ip or ""} for c in self.sockets if c.live), key=str)
+        store, namespace = self.session.store, self.clients_namespace
+        # Where the clients' writes run: the notebook's handlers hear it on the kernel's thread.
+        self.session.post(lambda: store.set_state(namespace, "clients", clients, origin="classroom"))
 
     def ws_url(self, session: Session) -> str:
         # Relative: a LAN client reaches the server under whatever name or address it used.
@@ -215,6 +236,7 @@ class ClientSocket(_Socket):
         server.sockets.add(self)
         session.sockets.add(self)
         session.connected.set()
+        server.clients_changed()
 
     @property
     def live(self) -> bool:
@@ -232,33 +254,42 @@ class ClientSocket(_Socket):
     def _send(self, message: dict[str, Any]) -> None:
         if self.behind and message.get("t") == "batch":
             return  # it gets a snapshot when it catches up (see _written)
-        own = self.server.rights.own
-        if own is not None:
-            self._own_view(message, own)
+        self._client_view(message, self.server.rights.own)
         super()._send(message)
 
-    def _own_view(self, message: dict[str, Any], own: str) -> None:
-        """Show the ``own`` namespace as this client's keys only, without their ``<id>/`` prefix."""
+    def _client_view(self, message: dict[str, Any], own: str | None) -> None:
+        """What a client sees: no private namespace, and of ``own`` only its keys, without their ``<id>/``."""
         kind, prefix = message.get("t"), self._prefix
         if kind == "snapshot":
-            keys = message["state"].pop(own, None)
-            mine = {k[len(prefix) :]: v for k, v in (keys or {}).items() if k.startswith(prefix)}
-            if mine:
-                message["state"][own] = mine
+            state = message["state"]
+            for namespace in [ns for ns in state if ns.startswith(PRIVATE)]:
+                del state[namespace]
+            if own is not None:
+                keys = state.pop(own, None)
+                mine = {k[len(prefix) :]: v for k, v in (keys or {}).items() if k.startswith(prefix)}
+                if mine:
+                    state[own] = mine
         elif kind == "batch":
             changes = []
             for change in message["changes"]:
-                if change["ns"] == own:
+                namespace = change["ns"]
+                if namespace == own:
                     if not change["key"].startswith(prefix):
                         continue
                     change["key"] = change["key"][len(prefix) :]
+                elif namespace.startswith(PRIVATE):
+                    continue
                 changes.append(change)
             message["changes"] = changes
-        elif kind == "error" and message.get("ns") == own and str(message.get("key")).startswith(prefix):
-            message["key"] = message["key"][len(prefix) :]
+        elif kind == "error" and own is not None and message.get("ns") == own:
+            key = message.get("key")
+            if type(key) is str and key.startswith(prefix):
+                message["key"] = key[len(prefix) :]
 
     def _write(self, text: str) -> None:
         if self.ws_connection is None or (self.behind and not text.startswith('{"t":"snapshot"')):
+            return
+        if self.ws_connection.server_terminated:  # closing (a ping timed out): nothing more to send
             return
         try:
             written = self.write_message(text)
@@ -344,4 +375,6 @@ class ClientSocket(_Socket):
 
     def release(self) -> None:
         super().release()
-        self.server.sockets.discard(self)
+        if self in self.server.sockets:
+            self.server.sockets.discard(self)
+            self.server.clients_changed()

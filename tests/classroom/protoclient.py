@@ -148,3 +148,8 @@ if __name__ == "__main__":
 def endpoints(room: Any) -> tuple[str, str]:
     """The WebSocket URL (with the token) and the page's Origin of a served class on loopback."""
     return f"ws://127.0.0.1:{room.port}/_pytonium/ws?token={room.token}", f"http://127.0.0.1:{room.port}"
+
+
+def public(state: dict[str, Any]) -> dict[str, Any]:
+    """A store's state as clients may see it: without the toolkit's private ``pytonium.*`` namespaces."""
+    return {ns: keys for ns, keys in state.items() if not ns.startswith("pytonium.")}

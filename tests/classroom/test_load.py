@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from protoclient import public
 
 from pytonium_lab import StateStore
 
@@ -93,7 +94,7 @@ def test_300_clients_and_pages_converge_and_lose_no_answer(browser, classroom):
         if crowd.poll() is None:
             crowd.kill()
         stalled.close()
-    shared = {ns: keys for ns, keys in store.snapshot().items() if ns != "answers"}
+    shared = {ns: keys for ns, keys in public(store.snapshot()).items() if ns != "answers"}
     assert shared["slide"]["n"] == 120
     for i, state in enumerate(report["states"]):
         assert {ns: keys for ns, keys in state.items() if ns != "answers"} == shared, f"client {i}"
