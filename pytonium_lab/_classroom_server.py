@@ -215,6 +215,8 @@ class ClientSocket(_Socket):
         self._prefix = ""
         self._limit: RateLimit | None = None
         self._outbox: list[dict[str, Any]] = []
+        self._hellos = RateLimit(burst=5, per_second=2)
+        self._hello_due = False
         self._outbox_lock = threading.Lock()
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -397,7 +399,18 @@ class ClientSocket(_Socket):
                 )
                 return
             self.writes += 1
+        elif kind == "hello" and not self._hellos.take():
+            # Each hello costs a snapshot of the whole state: a flood gets one, a second later.
+            if not self._hello_due:
+                self._hello_due = True
+                self.server.loop.call_later(1.0, self._late_hello)
+            return
         session.deliver(link, message)
+
+    def _late_hello(self) -> None:
+        self._hello_due = False
+        if self.link is not None and self.view is not None and self.live:
+            self.link.receive({"t": "hello", "view": self.view})
 
     def _refusal(self, message: dict[str, Any]) -> str | None:
         """Why this write may not go to the store (None: it may); makes ``own`` keys the client's."""

@@ -201,3 +201,19 @@ def test_a_stalled_client_is_skipped_then_resynced_or_dropped():
         run(go())
     finally:
         room.close()
+
+
+def test_a_hello_flood_costs_a_few_snapshots_and_still_ends_current(room):
+    ws_url, origin = endpoints(room)
+
+    async def go():
+        client = await started(ws_url, origin)
+        for _ in range(100):
+            await client.ws.send(json.dumps({"t": "hello", "view": client.view}))
+        room.store.set_state("slide", "n", 2)
+        await until(lambda: client.snapshots >= 6, 5, "the flood's snapshots")
+        await asyncio.sleep(1.5)  # the coalesced answer comes a second later
+        assert 6 <= client.snapshots <= 8, client.snapshots  # 1 + a burst of 5 + one for the rest
+        assert client.state == public(room.store.snapshot())
+
+    run(go())
