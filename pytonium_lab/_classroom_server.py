@@ -117,8 +117,9 @@ class ClassServer(LoopbackServer):
 
     def settings(self) -> dict[str, Any]:
         return {
-            # A frame over the cap closes that client's socket (1009); the page reconnects and resyncs.
-            "websocket_max_message_size": self.limits.max_message,
+            # A write over max_message is refused (an error the page sees, so its copy returns
+            # to the store's value); a frame over 4 times that closes the socket (1009).
+            "websocket_max_message_size": self.limits.max_message * 4,
             "websocket_ping_interval": self.limits.ping_interval,
             "websocket_ping_timeout": self.limits.ping_interval,
         }
@@ -391,7 +392,13 @@ class ClientSocket(_Socket):
                 log.warning("ignored a message from class client %s: %s", self.id, exc)
             return
         if kind in ("set", "remove"):
-            why = self._refusal(message)
+            limit = self.server.limits.max_message
+            why = (
+                f"{message.get('ns')}.{message.get('key')}: the write is larger than {limit} bytes"
+                if len(text) > limit
+                else None
+            )
+            why = why or self._refusal(message)
             if why is not None:
                 self.refused += 1
                 self._send(

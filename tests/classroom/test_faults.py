@@ -87,12 +87,15 @@ def test_malformed_frames_are_ignored_and_the_socket_lives_on(room):
     assert public(room.store.snapshot()) == {"slide": {"n": 1}, "chat": {"k": "still here"}}
 
 
-def test_an_oversized_frame_drops_only_its_socket(room):
+def test_an_oversized_write_is_refused_and_a_huge_frame_drops_only_its_socket(room):
     ws_url, origin = endpoints(room)
 
     async def go():
         big, other = await started(ws_url, origin), await started(ws_url, origin)
-        await big.set("chat", "k", "x" * 10_000)  # over max_message=4096
+        await big.set("chat", "k", "x" * 10_000)  # over max_message=4096: refused, the socket lives on
+        await until(lambda: len(big.errors) == 1, 5, "the size refusal")
+        assert "larger than 4096 bytes" in big.errors[0]["message"] and big.errors[0]["key"] == "k"
+        await big.set("chat", "k", "x" * 20_000)  # over 4 x max_message: the socket is closed
         await until(lambda: big.ws.close_code is not None, 5, "the oversized client's socket to close")
         assert big.ws.close_code == 1009
         await other.set("chat", "k", "small")
