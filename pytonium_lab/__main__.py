@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "setup-cef",
-        help="create the Python 3.7 + cefpython3 66 runtime that CEF desktop windows run on",
+        help="create the Python 3.7 + cefpython3 66 runtime that backend='cefpython3' windows run on",
     )
     app = commands.add_parser(
         "app",
@@ -67,7 +67,19 @@ def main(argv: list[str] | None = None) -> int:
         "cefpython3; the same names as Pytonium(backend=...)",
     )
     app.add_argument("-v", "--verbose", action="store_true", help="say on stderr when each window opens and closes")
+    doctor = commands.add_parser(
+        "doctor",
+        help="show the versions, notebook hosts and desktop engines found here, with the fix for what is missing",
+        description="Show what this install can do here: versions, notebook hosts, the built JS, "
+        "the shared extra, every desktop engine (and the fix for those that cannot run), "
+        "and with --redis whether that Redis answers. Exits 1 when the JS is missing or the Redis does not answer.",
+    )
+    doctor.add_argument("--redis", metavar="URL", help="a Redis URL to PING, e.g. redis://127.0.0.1:6379/0")
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from ._doctor import doctor as run_doctor
+
+        return run_doctor(args.redis)
     if args.command == "setup-cef":
         from .desktop._cef_runtime import setup
 

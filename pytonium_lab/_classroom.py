@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ._classroom_server import ClassServer, ClientInfo, Limits, Rights
 from ._page import locate_page
 from ._values import check_name, check_namespaces
+from ._where import running_loop
 from .desktop._server import Session
-from .desktop._window import running_loop
 
 if TYPE_CHECKING:
     from ._store import StateStore

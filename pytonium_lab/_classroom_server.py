@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import tornado.websocket
 
@@ -215,7 +215,7 @@ class ClientSocket(_Socket):
         self._behind_since = 0.0
         self._prefix = ""
         self._limit: RateLimit | None = None
-        self._outbox: list[dict[str, Any]] = []
+        self._outbox: list[proto.StoreMessage] = []
         self._hellos = RateLimit(burst=5, per_second=2)
         self._hello_due = False
         self._outbox_lock = threading.Lock()
@@ -278,7 +278,7 @@ class ClientSocket(_Socket):
 
     # ---- store -> client ---------------------------------------------------------
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, message: proto.StoreMessage) -> None:
         """Queue ``message`` (any thread); the server loop filters, encodes and writes it soon, in order.
 
         The link calls this holding its lock, which the writing thread needs for
@@ -298,7 +298,7 @@ class ClientSocket(_Socket):
         for message in messages:
             if self.behind and message.get("t") == "batch":
                 continue  # it gets a snapshot when it catches up (see _written)
-            self._client_view(message, own)
+            self._client_view(cast(dict[str, Any], message), own)
             self._write(proto.encode(message))
 
     def _client_view(self, message: dict[str, Any], own: str | None) -> None:

@@ -39,7 +39,7 @@ class StoreLink:
     def __init__(
         self,
         store: StateStore,
-        send: Callable[[dict[str, Any]], Any],
+        send: Callable[[proto.StoreMessage], Any],
         *,
         namespaces: Iterable[str] | None = None,
         interval: float = 1 / 60,
@@ -62,7 +62,7 @@ class StoreLink:
         self._log_limit = RateLimit(burst=20, per_second=10)
         self._closed = False
         self._throttle = Throttle(self.flush, interval) if schedule is None else Soon(self.flush, schedule)
-        self._unsubscribe = store._subscribe_view(self._on_change, self.namespaces)
+        self._unsubscribe = store.subscribe_view(self._on_change, self.namespaces)
 
     # ---- store -> views ------------------------------------------------------------
 
@@ -102,7 +102,7 @@ class StoreLink:
     def _send_snapshot(self, to: str | None) -> None:
         self._snapshot(to, self._deliver)
 
-    def initial_snapshot(self) -> dict[str, Any]:
+    def initial_snapshot(self) -> proto.Snapshot:
         """A snapshot for no view in particular, consistent with the batches to come.
 
         A notebook widget ships it in its model state, so a view can start
@@ -110,7 +110,7 @@ class StoreLink:
         """
         return self._snapshot(None, lambda message: message)
 
-    def _snapshot(self, to: str | None, then: Callable[[dict[str, Any]], _T]) -> _T:
+    def _snapshot(self, to: str | None, then: Callable[[proto.Snapshot], _T]) -> _T:
         # Take the store's lock before ours, never inside it: the store holds its
         # lock while it hands us changes (_on_change), so the other order deadlocks.
         while True:
@@ -123,11 +123,11 @@ class StoreLink:
                 ack = self._last_acks.get(to, 0) if to else 0
                 return then(proto.snapshot_message(to, self._seq, revision, self.namespaces, state, ack))
 
-    def _deliver(self, message: dict[str, Any]) -> None:
+    def _deliver(self, message: proto.StoreMessage) -> None:
         try:
             self._send(message)
         except Exception:
-            log.exception("sending a %r message to a view failed", message.get("t"))
+            log.exception("sending a %r message to a view failed", proto.kind_of(message))
 
     # ---- views -> store ------------------------------------------------------------
 

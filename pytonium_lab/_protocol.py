@@ -1,27 +1,148 @@
 """The messages every view transport carries (see docs/protocol.md).
 
-Only this module knows the wire shape; links and transports pass dicts through.
+Only this module knows the wire shape: every message is built and checked
+here, and typed as a TypedDict per kind that mirrors ``js/src/protocol.ts``
+(tests/unit/test_protocol_mirror.py compares the two and checks that the docs
+name every kind). Links and transports pass the dicts through.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TypedDict
 
 from ._change import RawChange
 
 __all__ = [
+    "Batch",
+    "Chunk",
     "ChunkAssembler",
+    "ErrorMsg",
+    "Hello",
+    "LogMsg",
     "ProtocolError",
+    "Reload",
+    "RemoveMsg",
+    "SetMsg",
+    "Snapshot",
+    "StoreMessage",
+    "ViewMessage",
+    "WireChange",
     "batch_message",
     "decode",
     "encode",
     "error_message",
+    "is_hello",
+    "kind_of",
     "parse_view_message",
+    "reload_message",
+    "runs_no_user_code",
     "snapshot_message",
 ]
+
+# ---- the messages (as js/src/protocol.ts types them) ------------------------------------
+# View -> store.
+
+
+class Hello(TypedDict):
+    t: Literal["hello"]
+    view: str
+
+
+class SetMsg(TypedDict):
+    t: Literal["set"]
+    view: str
+    ns: str
+    key: str
+    value: Any
+    id: int
+
+
+class RemoveMsg(TypedDict):
+    t: Literal["remove"]
+    view: str
+    ns: str
+    key: str
+    id: int
+
+
+class Chunk(TypedDict):
+    t: Literal["chunk"]
+    cid: str
+    i: int
+    n: int
+    data: str
+
+
+class LogMsg(TypedDict):
+    t: Literal["log"]
+    view: str
+    level: Literal["error", "warn"]
+    message: str
+    source: str
+    dropped: int
+
+
+ViewMessage = Hello | SetMsg | RemoveMsg | Chunk | LogMsg
+
+# Store -> view.
+
+
+class WireChange(TypedDict):
+    """A change on the wire (protocol.ts ``Change``)."""
+
+    ns: str
+    key: str
+    value: Any
+    removed: bool
+    origin: str
+    rev: int
+
+
+# Optional fields (``ack?`` in TypeScript) sit in a subclass with total=False (NotRequired needs 3.11).
+
+
+class _Snapshot(TypedDict):
+    t: Literal["snapshot"]
+    to: str | None  # None: for no view in particular (a notebook widget's boot snapshot)
+    seq: int
+    rev: int
+    namespaces: list[str] | None
+    state: dict[str, dict[str, Any]]
+
+
+class Snapshot(_Snapshot, total=False):
+    ack: int
+
+
+class _Batch(TypedDict):
+    t: Literal["batch"]
+    seq: int
+    changes: list[WireChange]
+
+
+class Batch(_Batch, total=False):
+    acks: dict[str, int]
+
+
+class ErrorMsg(TypedDict):
+    t: Literal["error"]
+    to: str
+    ns: Any  # as the view sent it: the error may be that it is not a str
+    key: Any
+    id: Any
+    message: str
+
+
+class Reload(TypedDict):
+    """A desktop page's files changed on disk (reload on save): load the page again."""
+
+    t: Literal["reload"]
+
+
+StoreMessage = Snapshot | Batch | ErrorMsg | Reload
 
 MAX_CHUNKS = 4096
 """A chunked message may have at most this many 4 MiB pieces (16 GiB would never fit anyway)."""
@@ -33,7 +154,7 @@ class ProtocolError(ValueError):
     """A message from a view that does not follow the protocol."""
 
 
-def encode(message: dict[str, Any]) -> str:
+def encode(message: Mapping[str, Any]) -> str:
     """JSON text of a message (values were checked on entry, so this cannot fail on NaN)."""
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -51,14 +172,14 @@ def decode(text: str | bytes) -> dict[str, Any]:
     return message
 
 
-def change_dict(change: RawChange) -> dict[str, Any]:
+def change_dict(change: RawChange) -> WireChange:
     """A change on the wire (a ``Change`` or the store's plain tuple of the same fields)."""
     namespace, key, value, removed, origin, revision = change
     return {"ns": namespace, "key": key, "value": value, "removed": removed, "origin": origin, "rev": revision}
 
 
-def batch_message(seq: int, changes: Iterable[RawChange], acks: dict[str, int] | None = None) -> dict[str, Any]:
-    message = {"t": "batch", "seq": seq, "changes": [change_dict(c) for c in changes]}
+def batch_message(seq: int, changes: Iterable[RawChange], acks: dict[str, int] | None = None) -> Batch:
+    message: Batch = {"t": "batch", "seq": seq, "changes": [change_dict(c) for c in changes]}
     if acks:
         message["acks"] = dict(acks)
     return message
@@ -71,7 +192,7 @@ def snapshot_message(
     namespaces: Iterable[str] | None,
     state: dict[str, dict[str, Any]],
     ack: int = 0,
-) -> dict[str, Any]:
+) -> Snapshot:
     return {
         "t": "snapshot",
         "to": to,
@@ -83,8 +204,28 @@ def snapshot_message(
     }
 
 
-def error_message(to: str, namespace: Any, key: Any, write_id: Any, text: str) -> dict[str, Any]:
+def error_message(to: str, namespace: Any, key: Any, write_id: Any, text: str) -> ErrorMsg:
     return {"t": "error", "to": to, "ns": namespace, "key": key, "id": write_id, "message": text}
+
+
+def reload_message() -> Reload:
+    """Tells a desktop page to load itself again (its folder changed on disk)."""
+    return {"t": "reload"}
+
+
+def kind_of(message: object) -> object:
+    """The ``t`` of a message as it came (for logs); None when it is not an object."""
+    return message.get("t") if type(message) is dict else None
+
+
+def is_hello(message: object) -> bool:
+    """Whether a view asks for a snapshot (not checked further: :func:`parse_view_message` does that)."""
+    return kind_of(message) == "hello"
+
+
+def runs_no_user_code(message: object) -> bool:
+    """``hello`` and ``log``: answered with a snapshot or a log line, never a handler, so any thread may take them."""
+    return kind_of(message) in ("hello", "log")
 
 
 def parse_view_message(message: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -51,15 +51,21 @@ from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
-import orjson
-import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
+from ._extras import missing_extra
+
+try:
+    import orjson
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+except ModuleNotFoundError as error:
+    raise missing_extra(error, "shared", "StateStore.connect (a store shared through Redis)") from None
 
 from ._change import RawChange
 from ._history import differences
 from ._store import PYTHON, StateStore
 from ._values import check_name, clean_value
+from ._where import running_loop
 
 __all__ = ["MAXLEN", "RETRY", "SharedStore"]
 
@@ -208,10 +214,7 @@ class SharedStore(StateStore):
             raise ConnectionError(f"cannot reach Redis at {self._where}: {error}") from error
         self._install(revision, state)
         if threading.current_thread() is threading.main_thread():
-            try:
-                self._loop = asyncio.get_running_loop()  # a Jupyter kernel: handlers on its main thread
-            except RuntimeError:
-                pass
+            self._loop = running_loop()  # a Jupyter kernel: handlers on its main thread
         self._reader = threading.Thread(
             target=self._follow, args=(revision, last_id), name=f"pytonium_lab shared {name}", daemon=True
         )
@@ -314,7 +317,7 @@ class SharedStore(StateStore):
                 if self._revision >= last:  # the reader (or a resync) applied it already
                     return
                 if self._revision == first - 1:
-                    self._apply(raws, last)
+                    self.apply_ordered(raws, last)
                     return
                 if threading.current_thread() is self._reader:
                     return  # a handler on the reader: it applies this write when it reads it
@@ -358,7 +361,7 @@ class SharedStore(StateStore):
             raws = [
                 (ns, key, value, removed, "resync", first + i) for i, (ns, key, value, removed) in enumerate(changes)
             ]
-            self._apply(raws, max(revision, first + len(raws) - 1))
+            self.apply_ordered(raws, max(revision, first + len(raws) - 1))
 
     def _follow(self, revision: int, last_id: str) -> None:
         """The reader thread: follow the stream, resynchronising after a hole or a lost connection."""
@@ -445,7 +448,7 @@ class SharedStore(StateStore):
             if last <= self._revision:
                 continue  # a writer applied it already
             if first == self._revision + 1:
-                self._apply(raws, last)
+                self.apply_ordered(raws, last)
             else:  # cannot happen: the reader checks the revisions and resyncs
                 log.error("shared store %r: change %d arrived at revision %d", self.name, first, self._revision)
 

@@ -25,6 +25,7 @@ from ._host_hooks import close_with_host, flush_at_cell_end, pump_host
 from ._kernel_route import cell_pumps, keep_cell_busy, on_our_subshell, route_to_subshell
 from ._link import StoreLink
 from ._page import inject_runtime, locate_page, static_text
+from ._protocol import StoreMessage, is_hello
 from ._store import StateStore
 from ._values import check_namespaces
 from ._watch import FolderWatch
@@ -112,7 +113,7 @@ class StateWidget(anywidget.AnyWidget):
         self._windows: list[Any] = []  # open_window()'s handles: update_message_loop() pumps them too
         super().__init__(_srcdoc=srcdoc, height=height, width=width, **kwargs)
         self._link = StoreLink(store, self._send_to_views, namespaces=names, interval=1 / 60)
-        self._boot = self._link.initial_snapshot()
+        self._boot = dict(self._link.initial_snapshot())
         self._inbox: deque[Any] = deque()
         self._drain_lock = threading.RLock()
         self.on_msg(self._on_view_message)
@@ -153,7 +154,7 @@ class StateWidget(anywidget.AnyWidget):
             raise traitlets.TraitError(f"{name} must not be empty (try {'400px' if name == 'height' else '100%'!r})")
         return value
 
-    def _send_to_views(self, message: dict[str, Any]) -> None:
+    def _send_to_views(self, message: StoreMessage) -> None:
         self.send(message)  # looked up per call, so a test can replace ``send``
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -168,7 +169,7 @@ class StateWidget(anywidget.AnyWidget):
         # cell ends or awaits. Handlers never run beside the user's cell code.
         if self._main_loop is not None and on_our_subshell():
             keep_cell_busy()
-        if type(content) is dict and content.get("t") == "hello":
+        if is_hello(content):
             self._link.receive(content)
             return
         if self._main_loop is None:  # no kernel loop to hand over to (plain Python)

@@ -32,7 +32,8 @@ export type Change = {
 };
 export type Snapshot = {
   t: "snapshot";
-  to: string;
+  /** The view that said hello (null: a notebook widget's boot snapshot, for no view in particular). */
+  to: string | null;
   seq: number;
   rev: number;
   namespaces: string[] | null;

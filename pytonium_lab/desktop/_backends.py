@@ -1,10 +1,14 @@
-"""Window engines: a CEF host subprocess, or Debian's ``chromium --app``.
+"""Window engines: a CEF host subprocess (cef or cefpython3), or a system ``chromium --app``.
 
-Both run in their own process group (so closing kills every helper process
-the engine forked) and report their end promptly: the CEF host says
+All run in their own process group (so closing kills every helper process
+the engine forked) and report their end promptly: a CEF host says
 ``closed`` ~1 ms after the user closes the window; chromium's DevTools pipe
-reports its page target destroyed (its process exits 0.1-1 s later).
-Nothing here knows about state: a window only loads a URL.
+reports its page target destroyed (its process exits 0.1-1 s later). An
+engine that hangs or is stopped is noticed too: a CEF host beats every 0.5 s
+from its UI thread, chromium answers a DevTools ping every second, and
+:data:`HANG_AFTER` seconds of silence count as a hang (the group is killed).
+Nothing here knows about state: a window only loads a URL. Which engines
+exist and work here is ``_engines``' business.
 """
 
 from __future__ import annotations
@@ -17,36 +21,36 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
-from ._cef_runtime import SETUP_HINT, runtime_python
+from ._cef_runtime import runtime_python
 from ._devtools_pipe import PipeDevTools
+from ._engines import ENGINES, chromium_executable, require_engine, resolve_engine
 
-__all__ = ["WindowProcess", "launch", "resolve_backend"]
+__all__ = ["BACKENDS", "LAUNCH_MIN", "WindowProcess", "launch", "resolve_backend"]
 
 log = logging.getLogger("pytonium_lab")
 
-BACKENDS = ("cef", "chromium")
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+BACKENDS = ENGINES
+resolve_backend = resolve_engine  # the name the window code has always used
 
+HANG_AFTER = 5.0
+"""Seconds of silence after which a running engine counts as hung (its beats come every 0.5-1 s)."""
 
-def resolve_backend(name: str = "auto") -> str:
-    """``cef`` or ``chromium``; ``auto`` (or ``$PYTONIUM_LAB_BACKEND``) prefers CEF when set up."""
-    if name == "auto":
-        name = os.environ.get("PYTONIUM_LAB_BACKEND", "auto") or "auto"
-    if name == "auto":
-        chosen = "cef" if runtime_python() is not None else "chromium"
-        log.info("desktop backend: %s%s", chosen, "" if chosen == "cef" else " (no CEF runtime: " + SETUP_HINT + ")")
-        return chosen
-    if name not in BACKENDS:
-        raise ValueError(f"backend must be 'auto', 'cef', 'chromium' or (for Pytonium) 'notebook', got {name!r}")
-    return name
+START_GRACE = 10.0
+"""Seconds an engine may take before its first word (loading CEF, starting its UI thread)."""
+
+LAUNCH_MIN = 50
+"""The smallest size (px) an engine is started with. Smaller windows (a 36 px status bar) are
+sized down through the window manager once mapped (``_window_control``), on every engine."""
 
 
 def free_port() -> int:
@@ -145,12 +149,12 @@ _spawner = _Spawner()
 
 
 class WindowProcess:
-    """One window's process group; ``alive`` turns false as soon as the window is gone."""
+    """One window's process group; ``alive`` turns false as soon as the window is gone (or hangs)."""
 
     backend = "?"
 
     speaks = True
-    """Whether the engine reports on stdout (the CEF host) or only by exiting (chromium)."""
+    """Whether the engine reports on stdout (a CEF host) or only by exiting (chromium)."""
 
     title: str | None = None
     """The page's title as the engine last reported it, for engines that do not title their window."""
@@ -161,6 +165,10 @@ class WindowProcess:
     def __init__(self, command: list[str], *, devtools_port: int | None, workdir: str, **spawn: Any) -> None:
         self.devtools_port = devtools_port
         self.workdir = workdir
+        self.hung: str | None = None
+        """Why the engine was taken for hung and killed (``None`` while it answers)."""
+        self.x_window: int | None = None
+        """The X11 window id, when the engine tells it (the CEF hosts do)."""
         # The engine's stderr for the window's whole life: close() closes it.
         self._errors = open(os.path.join(workdir, "stderr.log"), "wb")  # noqa: SIM115
         self.process = _spawner.popen(
@@ -168,14 +176,17 @@ class WindowProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE if self.speaks else self._errors,
             stderr=self._errors,
-            cwd=workdir,  # the engine's own files (CEF's error.log) stay out of the user's folder
+            cwd=workdir,  # the engine's own files (CEF's error.log, its profile) stay out of the user's folder
             start_new_session=True,  # own process group: killpg reaps the engine's helpers
             **spawn,
         )
         self._alive = True
         self._gone = threading.Event()
         self.ready = threading.Event()
+        self._heard: float | None = None  # monotonic time of the engine's last word
+        self._started = time.monotonic()
         threading.Thread(target=self._watch, name=f"pytonium-{self.backend}-watch", daemon=True).start()
+        threading.Thread(target=self._watch_hang, name=f"pytonium-{self.backend}-hang", daemon=True).start()
 
     @property
     def pid(self) -> int:
@@ -188,6 +199,7 @@ class WindowProcess:
         """Read the engine's stdout until it ends (or wait for its exit); subclasses react to lines."""
         if self.process.stdout is not None:
             for line in self.process.stdout:
+                self._heard = time.monotonic()
                 self._on_line(line)
         else:
             self.process.wait()
@@ -195,6 +207,28 @@ class WindowProcess:
 
     def _on_line(self, line: bytes) -> None:
         pass
+
+    def _watch_hang(self) -> None:
+        """Kill the engine when it falls silent: a hang or a stop must not leave the caller waiting."""
+        while not self._gone.wait(0.2):
+            if not self._alive:
+                continue
+            now = time.monotonic()
+            if self._heard is None:
+                silent, limit = now - self._started, START_GRACE
+            else:
+                silent, limit = now - self._heard, HANG_AFTER
+            if silent > limit:
+                when = "since it started" if self._heard is None else "after it ran"
+                self.hung = (
+                    f"the {self.backend} engine (pid {self.pid}) said nothing for {silent:.1f} s ({when}): "
+                    "hung or stopped, so it was killed"
+                )
+                log.warning("%s", self.hung)
+                self._alive = False
+                self.ready.set()
+                self._kill_group()
+                return
 
     def _ended(self) -> None:
         self._alive = False
@@ -204,7 +238,7 @@ class WindowProcess:
         except subprocess.TimeoutExpired:
             pass
         self._kill_group()
-        # A throw-away chromium profile is megabytes: drop it now, not at shutdown().
+        # A throw-away engine profile is megabytes: drop it now, not at shutdown().
         shutil.rmtree(os.path.join(self.workdir, "profile"), ignore_errors=True)
         self._gone.set()
 
@@ -255,10 +289,15 @@ class WindowProcess:
             return ""
 
 
-class CefWindow(WindowProcess):
-    """The CEF host (``_cef_host.py``) on the cached Python 3.7 runtime."""
+class _HostWindow(WindowProcess):
+    """A CEF host subprocess speaking ``_host_channel``'s JSON lines (ready, beat, closed; close)."""
 
-    backend = "cef"
+    host_script = ""
+    """The host's file, next to this one."""
+
+    def host_python(self) -> str:
+        """The Python that runs the host script."""
+        return sys.executable
 
     def __init__(
         self,
@@ -270,12 +309,9 @@ class CefWindow(WindowProcess):
         devtools_port: int | None,
         inject: str | None = None,
     ) -> None:
-        python = runtime_python()
-        if python is None:
-            raise RuntimeError(f"the CEF runtime is not set up: {SETUP_HINT}")
         if debug and not devtools_port:
             devtools_port = free_port()
-        workdir = tempfile.mkdtemp(prefix="pytonium-cef-")
+        workdir = tempfile.mkdtemp(prefix=f"pytonium-{self.backend}-")
         inject_file = None
         if inject is not None:
             inject_file = os.path.join(workdir, "inject.js")
@@ -289,17 +325,21 @@ class CefWindow(WindowProcess):
             "devtools_port": devtools_port if debug else None,
             "inject_file": inject_file,
         }
-        host = str(Path(__file__).with_name("_cef_host.py"))
+        host = str(Path(__file__).with_name(self.host_script))
         super().__init__(
-            [str(python), host, json.dumps(config)], devtools_port=devtools_port if debug else None, workdir=workdir
+            [self.host_python(), host, json.dumps(config)],
+            devtools_port=devtools_port if debug else None,
+            workdir=workdir,
         )
 
     def _on_line(self, line: bytes) -> None:
         try:
-            event = json.loads(line).get("event")
+            message = json.loads(line)
         except ValueError:
             return
+        event = message.get("event")
         if event == "ready":
+            self.x_window = message.get("window") or None
             self.ready.set()
         elif event == "closed":
             self._alive = False
@@ -324,6 +364,25 @@ class CefWindow(WindowProcess):
             super()._ask_close()
 
 
+class CefWindow(_HostWindow):
+    """CEF 131 (cef-capi-py) in ``_cef_host.py`` on this very Python."""
+
+    backend = "cef"
+    host_script = "_cef_host.py"
+
+
+class Cefpython3Window(_HostWindow):
+    """CEF 66 (cefpython3) in ``_cefpython3_host.py`` on the cached Python 3.7 runtime (``setup-cef``)."""
+
+    backend = "cefpython3"
+    host_script = "_cefpython3_host.py"
+
+    def host_python(self) -> str:
+        python = runtime_python()
+        assert python is not None, "launch() checks the engine first"
+        return str(python)
+
+
 class ChromiumWindow(WindowProcess):
     """Debian's ``chromium --app=URL`` with a throw-away profile, driven over a private DevTools pipe."""
 
@@ -340,12 +399,8 @@ class ChromiumWindow(WindowProcess):
         devtools_port: int | None,
         inject: str | None = None,
     ) -> None:
-        executable = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
-        if executable is None:
-            raise RuntimeError(
-                f"no chromium found on PATH (looked for {', '.join(CHROMIUM_NAMES)}); "
-                "install Debian's `chromium` package or use backend='cef'"
-            )
+        executable = chromium_executable()
+        assert executable is not None, "launch() checks the engine first"
         workdir = tempfile.mkdtemp(prefix="pytonium-chromium-")
         command = [
             # With a script to inject, the page is opened once the script is in place.
@@ -383,6 +438,7 @@ class ChromiumWindow(WindowProcess):
         )
         self.ready.set()  # the page's first hello tells more
         self._pipe.started()
+        threading.Thread(target=self._ping, name="pytonium-chromium-ping", daemon=True).start()
         try:
             self._pipe.send("Target.setDiscoverTargets", {"discover": True})
         except RuntimeError:
@@ -391,6 +447,18 @@ class ChromiumWindow(WindowProcess):
             self._open_with_script(url, inject)
         if debug and not devtools_port:
             self.devtools_port = self._read_devtools_port(Path(workdir, "profile", "DevToolsActivePort"))
+
+    def _ping(self) -> None:
+        """Ask chromium something every second: its answers are the beats ``_watch_hang`` listens for."""
+        while self._alive:
+            try:
+                self._pipe.call("Browser.getVersion", timeout=HANG_AFTER + 1)
+            except (TimeoutError, FutureTimeout):
+                continue  # silent: _watch_hang decides
+            except RuntimeError:
+                return  # the pipe is closed: the exit tells
+            self._heard = time.monotonic()
+            time.sleep(1.0)
 
     def _on_devtools_event(self, method: str, params: dict[str, Any]) -> None:
         """Track the window's pages: when the last one is gone, the user closed the window."""
@@ -444,6 +512,13 @@ class ChromiumWindow(WindowProcess):
         return None
 
 
+_KINDS: dict[str, type[CefWindow | ChromiumWindow | Cefpython3Window]] = {
+    "cef": CefWindow,
+    "chromium": ChromiumWindow,
+    "cefpython3": Cefpython3Window,
+}
+
+
 def launch(
     backend: str,
     url: str,
@@ -465,10 +540,12 @@ def launch(
             "cannot open a desktop window: DISPLAY is not set (no X server); "
             "run under a desktop session or Xvfb (e.g. `xvfb-run python app.py`)"
         )
+    engine = resolve_engine(backend)
     for name, number in (("width", width), ("height", height)):
-        if type(number) is not int or not 50 <= number <= 16384:
-            raise ValueError(f"{name} must be an int between 50 and 16384, got {number!r}")
-    kind = {"cef": CefWindow, "chromium": ChromiumWindow}[resolve_backend(backend)]
+        if type(number) is not int or not LAUNCH_MIN <= number <= 16384:
+            raise ValueError(f"{name} must be an int between {LAUNCH_MIN} and 16384, got {number!r}")
+    require_engine(engine)
+    kind = _KINDS[engine]
     if devtools_port is None and os.environ.get("PYTONIUM_LAB_DEVTOOLS_PORT"):
         devtools_port, debug = int(os.environ["PYTONIUM_LAB_DEVTOOLS_PORT"]), True
     return kind(url, width, height, title, debug, devtools_port, inject)

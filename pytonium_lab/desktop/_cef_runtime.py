@@ -1,8 +1,9 @@
-"""Where the CEF window engine lives, and how ``pytonium-lab setup-cef`` makes it.
+"""Where the ``cefpython3`` window engine lives, and how ``pytonium-lab setup-cef`` makes it.
 
 cefpython3's only Linux wheel that imports is 66.0, on Python <= 3.7, while the
-library runs on 3.11+. So CEF windows run in a host subprocess on a Python 3.7
-venv kept in a cache directory, made once by ``pytonium-lab setup-cef``.
+library runs on 3.10+. So its windows run in a host subprocess on a Python 3.7
+venv kept in a cache directory, made once by ``pytonium-lab setup-cef``, with
+python-xlib beside cefpython3 (the host sets the window's title with it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 __all__ = ["CEF_VERSION", "cache_dir", "find_python37", "runtime_python", "setup"]
 
 CEF_VERSION = "66.0"
-SETUP_HINT = "run `pytonium-lab setup-cef` (needs a Python 3.7 interpreter) or use backend='chromium'"
+RUNTIME_EXTRAS = ("python-xlib==0.33",)
+"""Installed beside cefpython3 (the last python-xlib that supports Python 3.7 is fine)."""
 
 
 def cache_dir() -> Path:
@@ -73,6 +75,7 @@ def setup(log: Callable[[str], object] = print) -> Path:
     """Create the runtime venv with cefpython3 (idempotent: fast when already done)."""
     ready = runtime_python()
     if ready is not None:
+        _install_extras(ready, log)
         log(f"CEF runtime already set up: {ready}")
         return ready
     python = find_python37()
@@ -87,9 +90,22 @@ def setup(log: Callable[[str], object] = print) -> Path:
         f"pip install cefpython3=={CEF_VERSION}",
     )
     _run([str(venv_python), "-c", "from cefpython3 import cefpython"], "importing cefpython3")
+    _install_extras(venv_python, log)
     _marker().write_text(f"cefpython3=={CEF_VERSION}\n")
     log(f"CEF runtime ready: {venv_python}")
     return venv_python
+
+
+def _install_extras(python: Path, log: Callable[[str], object]) -> None:
+    """Install :data:`RUNTIME_EXTRAS` into the runtime when missing (also into a runtime made before them)."""
+    probe = subprocess.run([str(python), "-c", "import Xlib"], capture_output=True, check=False)
+    if probe.returncode == 0:
+        return
+    log(f"installing {' '.join(RUNTIME_EXTRAS)} into the CEF runtime")
+    _run(
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *RUNTIME_EXTRAS],
+        f"pip install {' '.join(RUNTIME_EXTRAS)}",
+    )
 
 
 def _run(command: list[str], what: str) -> None:

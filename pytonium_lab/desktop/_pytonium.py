@@ -4,9 +4,11 @@ State lives in the store (Python), not in the page: closing, reloading or
 killing the window loses nothing, and a new ``initialize`` shows the current
 state. Several ``Pytonium`` objects on one store are several synced windows.
 
-In a Jupyter kernel, ``backend="auto"`` shows the page inline as a
+Outside a kernel, ``backend="auto"`` takes the most modern window engine
+present (``cef``, then ``chromium``, then ``cefpython3``: see ``_engines``).
+In a Jupyter kernel, ``auto`` shows the page inline as a
 :class:`~pytonium_lab.StateWidget` instead (``backend="notebook"`` asks for it
-anywhere; ``"cef"``/``"chromium"`` still open a desktop window from a kernel),
+anywhere; a named engine still opens a desktop window from a kernel),
 so the spec's Python runs in a notebook with only the import line changed.
 """
 
@@ -20,13 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from .._paths import check_scheme, resolve_inside, served_folder
+from .._protocol import reload_message
 from .._store import StateStore, Subscription
 from .._watch import FolderWatch
-from ._backends import BACKENDS, WindowProcess, resolve_backend
+from .._where import jupyter_kernel, running_loop
+from ._backends import LAUNCH_MIN, WindowProcess, resolve_backend
+from ._engines import check_backend, chosen_backend
 from ._origins import injection_script, normalize_origin, origin_of
 from ._server import LoopbackServer, Session, serve
-from ._window import READY_TIMEOUT, running_loop, show
-from ._window_control import LAUNCH_MIN, WindowControls
+from ._window import READY_TIMEOUT, show
+from ._window_control import WindowControls
 
 __all__ = ["Pytonium"]
 
@@ -50,8 +55,7 @@ class Pytonium(WindowControls):
         for name, flag in (("debug", debug), ("watch", watch)):
             if type(flag) is not bool and not (name == "watch" and flag is None):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
-        if backend not in ("auto", "notebook", *BACKENDS):
-            raise ValueError(f"backend must be 'auto', 'notebook', 'cef' or 'chromium', got {backend!r}")
+        check_backend(backend)
         self.store = store if store is not None else StateStore()
         self.backend = backend
         self.debug = debug
@@ -220,7 +224,7 @@ class Pytonium(WindowControls):
             except (OSError, ValueError) as exc:  # removed, not UTF-8, moved out: keep the last good page
                 log.warning("not reloading %s://%s after a change: %s", scheme, path, exc)
                 return
-            server.call(lambda: session.broadcast({"t": "reload"}))
+            server.call(lambda: session.broadcast(reload_message()))
 
         self._watch = FolderWatch(folder, reload)
 
@@ -292,18 +296,8 @@ class Pytonium(WindowControls):
 
 def _inline(backend: str) -> bool:
     """Whether ``backend`` means the notebook view (``auto`` does inside a Jupyter kernel)."""
-    chosen = backend if backend != "auto" else os.environ.get("PYTONIUM_LAB_BACKEND") or "auto"
-    return chosen == "notebook" or (chosen == "auto" and _in_jupyter_kernel())
-
-
-def _in_jupyter_kernel() -> bool:
-    """Whether this code runs in a Jupyter kernel (where a view can be shown inline)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+    chosen = chosen_backend(backend)
+    return chosen == "notebook" or (chosen == "auto" and jupyter_kernel() is not None)
 
 
 def _split_url(url: str) -> tuple[str, str, str]:

@@ -77,14 +77,14 @@ class Session:
         """Serve an HTML string at ``/{scheme}/{path}`` (pages given as text)."""
         self.documents[(check_scheme(scheme), path)] = html
 
-    def broadcast(self, message: dict[str, Any]) -> None:
+    def broadcast(self, message: proto.StoreMessage) -> None:
         """Send ``message`` to every page of this session (e.g. ``reload``; call on the server thread)."""
         for socket_handler in list(self.sockets):
             socket_handler.send(message)
 
     def deliver(self, link: StoreLink, message: dict[str, Any]) -> None:
         # hello and log run no user code: answered on the server thread, even before a pump.
-        if message.get("t") in ("hello", "log") or self.loop == "server":
+        if proto.runs_no_user_code(message) or self.loop == "server":
             link.receive(message)
             return
         self.post(functools.partial(link.receive, message))
@@ -234,11 +234,11 @@ class _Socket(tornado.websocket.WebSocketHandler):
         )
         session.sockets.add(self)
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: proto.StoreMessage) -> None:
         """Send one message to this page (any thread)."""
         self._send(message)
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, message: proto.StoreMessage) -> None:
         text = proto.encode(message)
         if threading.get_ident() == self.server.thread_id:
             self._write(text)
@@ -262,7 +262,7 @@ class _Socket(tornado.websocket.WebSocketHandler):
         session, link = self.view_session, self.link
         if session is not None and link is not None:
             session.deliver(link, message)
-            if message.get("t") == "hello":
+            if proto.is_hello(message):
                 session.connected.set()
 
     def on_close(self) -> None:

@@ -7,7 +7,6 @@ writes run on the kernel's event loop.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -15,10 +14,11 @@ from collections.abc import Callable, Iterable
 
 from .._page import locate_page, runtime_source
 from .._store import StateStore
+from .._where import running_loop
 from ._backends import WindowProcess, launch, resolve_backend
 from ._server import LoopbackServer, Session, serve
 
-__all__ = ["WindowHandle", "observe_windows", "open_window", "running_loop", "show"]
+__all__ = ["WindowHandle", "observe_windows", "open_window", "show"]
 
 log = logging.getLogger("pytonium_lab")
 
@@ -34,14 +34,6 @@ def observe_windows(callback: Callable[[WindowProcess], None]) -> None:
     opened them (``open_window``, ``Pytonium.initialize``, a displayed widget).
     """
     _observers.append(callback)
-
-
-def running_loop() -> asyncio.AbstractEventLoop | None:
-    """The asyncio loop running on this thread (a Jupyter kernel's), if any."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def show(
@@ -61,8 +53,10 @@ def show(
     Waiting makes ``initialize`` fail loudly (with the engine's stderr) when
     the window cannot start, instead of a loop that ends silently. An engine
     that dies before its page connects is started once more: CEF 66 now and
-    then fails its own start on a heavily loaded machine. A missing JS build
-    fails before any window: our page would only be a 500 error that never connects.
+    then fails its own start on a heavily loaded machine. An engine that hangs
+    (falls silent, see ``_backends.HANG_AFTER``) is killed and reported at once.
+    A missing JS build fails before any window: our page would only be a 500
+    error that never connects.
     """
     if wait:
         runtime_source()  # raises, saying how to build the JS, when static/runtime.js is missing
@@ -80,6 +74,8 @@ def show(
             return _opened(window)
         tail = window.error_tail()
         window.close(0)
+        if window.hung:
+            raise RuntimeError(f"the {window.backend} window stopped before its page connected: {window.hung}\n{tail}")
         why = (
             f"the {window.backend} window exited before its page connected "
             f"(exit code {window.process.poll()}); its stderr ends with:\n{tail}"

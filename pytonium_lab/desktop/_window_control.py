@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._backends import WindowProcess
+from ._backends import LAUNCH_MIN, WindowProcess
+from ._host_channel import served_as_app_url
 from ._server import LoopbackServer, Session
 
 if TYPE_CHECKING:
@@ -30,9 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["WindowControls", "WindowOptions"]
 
 log = logging.getLogger("pytonium_lab")
-
-LAUNCH_MIN = 50
-"""The smallest size an engine is started with; smaller windows are sized down once mapped."""
 
 MAX_SIZE = 16384
 _MAXIMIZED = ("MAXIMIZED_VERT", "MAXIMIZED_HORZ")
@@ -91,13 +88,9 @@ class WindowOptions:
     always_on_top: bool
 
 
-def public_title(title: str, server: LoopbackServer, session: Session) -> str:
+def public_title(title: str, session: Session) -> str:
     """``title`` without the session's URL and token: an engine titles a page without ``<title>`` by its URL."""
-    if session.token not in title and f"/_s/{session.id}/" not in title:
-        return title
-    served = re.escape(f"127.0.0.1:{server.port}/_s/{session.id}/")
-    title = re.sub(rf"(?:https?://)?{served}([a-z][a-z0-9+.-]*)/([^?#\s]*)\S*", r"\1://\2", title)
-    return title.replace(session.token, "...")
+    return served_as_app_url(title).replace(session.token, "...")
 
 
 class WindowControls:
@@ -185,7 +178,7 @@ class WindowControls:
                 window.pid,
                 self._title_changed,
                 alive=window.is_alive,
-                public=lambda title: public_title(title, server, session),
+                public=lambda title: public_title(title, session),
             )
         except (RuntimeError, TimeoutError) as exc:
             self._x11_problem = f"the {window.backend} window was not found on DISPLAY {os.environ['DISPLAY']}: {exc}"
@@ -193,7 +186,7 @@ class WindowControls:
         self._xwin = xwin
 
         def write_title(title: str) -> None:  # an engine that reports titles instead of writing them
-            xwin.set_title(public_title(title, server, session))  # filtered before it reaches the window
+            xwin.set_title(public_title(title, session))  # filtered before it reaches the window
 
         window.on_title = write_title
         if window.title is not None:

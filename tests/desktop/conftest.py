@@ -1,7 +1,7 @@
-"""Fixtures for desktop e2e tests: our own Xvfb with a window manager, every window backend, tidy windows.
+"""Fixtures for desktop e2e tests: our own Xvfb with a window manager, every window engine, tidy windows.
 
-Missing Xvfb, chromium or the CEF runtime fails the tests loudly: a window
-suite that silently skips proves nothing.
+A missing Xvfb or engine (cef-capi-py, chromium, the cefpython3 runtime) fails
+the tests loudly, naming the fix: a window suite that silently skips proves nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from pytonium_lab.desktop._cef_runtime import runtime_python
+from pytonium_lab.desktop._engines import ENGINES, engine_problem
 
-BACKENDS = ["cef", "chromium"]
+BACKENDS = list(ENGINES)
 
 
 def _free_display() -> int:
@@ -86,12 +86,11 @@ def _start_window_manager(display: str) -> subprocess.Popen:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request, xvfb):
-    """Each window test runs on CEF and on chromium."""
+    """Each window test runs on every engine: cef (CEF 131), chromium and cefpython3 (CEF 66)."""
     name = request.param
-    if name == "cef" and runtime_python() is None:
-        pytest.fail("the CEF runtime is missing: run `pytonium-lab setup-cef` before the desktop tests")
-    if name == "chromium" and shutil.which("chromium") is None:
-        pytest.fail("chromium is not installed (apt-get install chromium)")
+    problem = engine_problem(name)
+    if problem is not None:
+        pytest.fail(f"the {name} window engine cannot run here: {problem}")
     return name
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
@@ -130,14 +129,24 @@ class DevTools:
 
 
 def x_click(display: str, x: int, y: int) -> None:
-    """A real X11 pointer click (xdotool), as a user's mouse makes it."""
-    subprocess.run(
-        ["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"],
-        env=dict(os.environ, DISPLAY=display),
-        check=True,
-        capture_output=True,
-        timeout=10,
-    )
+    """A real X11 pointer click (the XTEST extension, as xdotool sends it), as a user's mouse makes it.
+
+    Not ``xdotool mousemove --sync``: it waits for the pointer to move, forever when the
+    pointer already is there (a second click on the same spot, e.g. the next engine's run).
+    """
+    from Xlib import X
+    from Xlib import display as xdisplay
+    from Xlib.ext import xtest
+
+    d = xdisplay.Display(display)
+    try:
+        xtest.fake_input(d, X.MotionNotify, x=x, y=y)
+        d.sync()
+        xtest.fake_input(d, X.ButtonPress, 1)
+        xtest.fake_input(d, X.ButtonRelease, 1)
+        d.sync()
+    finally:
+        d.close()
 
 
 def top_windows(display: str, pid: int | None = None) -> list:

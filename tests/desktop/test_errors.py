@@ -1,7 +1,8 @@
-"""Errors say what was wrong: no display, no CEF runtime, bad names; setup-cef is idempotent."""
+"""Errors say what was wrong: no display, a missing engine, bad names; setup-cef is idempotent."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -33,20 +34,46 @@ def test_no_display_fails_at_once(tmp_path, monkeypatch):
         open_window(StateStore(), "<p>x</p>", backend="chromium")
 
 
-def test_missing_cef_runtime_names_setup_cef(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYTONIUM_LAB_CACHE", str(tmp_path / "empty-cache"))
+def hide_cef_capi(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cef_capi" else real(name, *a))
+
+
+@pytest.mark.parametrize(
+    ("engine", "error", "fix"),
+    [
+        ("cef", ImportError, r"pip install 'pytonium_lab\[cef\]'"),
+        ("chromium", RuntimeError, "apt-get install chromium"),
+        ("cefpython3", RuntimeError, "run `pytonium-lab setup-cef`"),
+    ],
+)
+def test_a_missing_engine_names_its_fix(tmp_path, monkeypatch, engine, error, fix):
+    monkeypatch.setenv("PYTONIUM_LAB_CACHE", str(tmp_path / "empty-cache"))  # no cefpython3 runtime
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium
+    hide_cef_capi(monkeypatch)
     monkeypatch.setenv("DISPLAY", ":0")
     (tmp_path / "index.html").write_text("<p>x</p>")
-    p = Pytonium(backend="cef")
+    p = Pytonium(backend=engine)
     p.add_custom_scheme("app", str(tmp_path))
-    with pytest.raises(RuntimeError, match="pytonium-lab setup-cef"):
+    with pytest.raises(error, match=fix):
         p.initialize("app://index.html", 400, 300)
-    assert resolve_backend("auto") == "chromium"  # auto falls back when CEF is not set up
+    assert p._session is None and not p.is_running()
+    with pytest.raises(error, match=fix):
+        open_window(StateStore(), "<p>x</p>", backend=engine)
+
+
+def test_auto_takes_the_next_engine_when_one_is_missing(tmp_path, monkeypatch):
+    monkeypatch.delenv("PYTONIUM_LAB_BACKEND", raising=False)
+    assert resolve_backend("auto") == "cef"
+    hide_cef_capi(monkeypatch)
+    assert resolve_backend("auto") == "chromium"
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert resolve_backend("auto") == "cefpython3"
 
 
 def test_bad_arguments_are_named(tmp_path):
     p = Pytonium()
-    with pytest.raises(ValueError, match="backend must be"):
+    with pytest.raises(ValueError, match="unknown window engine 'qt'"):
         resolve_backend("qt")
     with pytest.raises(FileNotFoundError, match="no-such-folder"):
         p.add_custom_scheme("app", str(tmp_path / "no-such-folder"))
@@ -134,7 +161,7 @@ def test_notebook_backend_refuses_pages_it_cannot_show(tmp_path):
 
 @pytest.mark.parametrize("backend", ["qt", "", None, "CEF"])
 def test_unknown_backend_is_refused_at_once(backend):
-    with pytest.raises(ValueError, match="backend must be 'auto', 'notebook', 'cef' or 'chromium'"):
+    with pytest.raises(ValueError, match="backend must be one of 'auto', 'notebook', 'cef', 'chromium', 'cefpython3'"):
         Pytonium(backend=backend)
 
 

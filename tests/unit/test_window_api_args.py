@@ -75,12 +75,22 @@ def test_a_title_never_shows_the_session_token():
     server = get_server()
     try:
         url = server.page_url(session, "app", "index.html")
-        assert public_title(url, server, session) == "app://index.html"
-        assert (
-            public_title(url.removeprefix("http://") + " - Chromium", server, session) == "app://index.html - Chromium"
-        )
-        assert public_title(f"a {session.token} b", server, session) == "a ... b"
-        assert public_title("My app", server, session) == "My app"
+        assert public_title(url, session) == "app://index.html"
+        assert public_title(url.removeprefix("http://") + " - Chromium", session) == "app://index.html - Chromium"
+        assert public_title(f"a {session.token} b", session) == "a ... b"
+        assert public_title("My app", session) == "My app"
     finally:
         server.add(session)
         server.remove(session)
+
+
+def test_a_cef_host_titles_a_page_without_title_by_its_app_url_never_the_token():
+    from pytonium_lab.desktop._host_channel import shown_title
+
+    served = "http://127.0.0.1:41234/_s/abc123/app/bar.html?token=SECRET"
+    assert shown_title(None, served, "Pytonium") == "app://bar.html"
+    assert shown_title(served, served, "Pytonium") == "app://bar.html"
+    assert shown_title("127.0.0.1:41234/_s/abc123/app/bar.html", served, "Pytonium") == "app://bar.html"
+    assert shown_title("Réglages ✓", served, "Pytonium") == "Réglages ✓"
+    assert shown_title("", "about:blank", "Pytonium") == "Pytonium"
+    assert shown_title("see ?token=SECRET", "https://example.org/", "Pytonium") == "Pytonium"
