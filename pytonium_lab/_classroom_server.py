@@ -296,14 +296,15 @@ class ClientSocket(_Socket):
             messages, self._outbox = self._outbox, []
         own = self.server.rights.own
         for message in messages:
-            if self.behind and message.get("t") == "batch":
+            kind = proto.kind_of(message)
+            if self.behind and kind == "batch":
                 continue  # it gets a snapshot when it catches up (see _written)
-            self._client_view(cast(dict[str, Any], message), own)
-            self._write(proto.encode(message))
+            self._client_view(kind, cast(dict[str, Any], message), own)
+            self._write(proto.encode(message), even_behind=kind == "snapshot")
 
-    def _client_view(self, message: dict[str, Any], own: str | None) -> None:
+    def _client_view(self, kind: object, message: dict[str, Any], own: str | None) -> None:
         """What a client sees: no private namespace, and of ``own`` only its keys, without their ``<id>/``."""
-        kind, prefix = message.get("t"), self._prefix
+        prefix = self._prefix
         if kind == "snapshot":
             state = message["state"]
             for namespace in [ns for ns in state if ns.startswith(PRIVATE)]:
@@ -330,8 +331,8 @@ class ClientSocket(_Socket):
             if type(key) is str and key.startswith(prefix):
                 message["key"] = key[len(prefix) :]
 
-    def _write(self, text: str) -> None:
-        if self.ws_connection is None or (self.behind and not text.startswith('{"t":"snapshot"')):
+    def _write(self, text: str, even_behind: bool = False) -> None:
+        if self.ws_connection is None or (self.behind and not even_behind):
             return
         if self.ws_connection.server_terminated:  # closing (a ping timed out): nothing more to send
             return
@@ -339,8 +340,6 @@ class ClientSocket(_Socket):
             written = self.write_message(text)
         except tornado.websocket.WebSocketClosedError:
             return
-        if written.done() and not self.queued:
-            return  # the usual case: all of it went to the socket at once, nothing waits
         size = len(text)
         self.queued += size
         written.add_done_callback(lambda _: self._written(size))
@@ -359,7 +358,7 @@ class ClientSocket(_Socket):
         if self.behind and self.queued <= 0:
             self.behind = False
             if self.view is not None and self.link is not None:
-                self.link.receive({"t": "hello", "view": self.view})  # a fresh snapshot, then batches again
+                self.link.receive(proto.hello_message(self.view))  # a fresh snapshot, then batches again
 
     def _check_stalled(self, since: float) -> None:
         if self.behind and self._behind_since == since and self.ws_connection is not None:
@@ -417,7 +416,7 @@ class ClientSocket(_Socket):
     def _late_hello(self) -> None:
         self._hello_due = False
         if self.link is not None and self.view is not None and self.live:
-            self.link.receive({"t": "hello", "view": self.view})
+            self.link.receive(proto.hello_message(self.view))
 
     def _refusal(self, message: dict[str, Any]) -> str | None:
         """Why this write may not go to the store (None: it may); makes ``own`` keys the client's."""

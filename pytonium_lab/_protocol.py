@@ -34,6 +34,7 @@ __all__ = [
     "decode",
     "encode",
     "error_message",
+    "hello_message",
     "is_hello",
     "kind_of",
     "parse_view_message",
@@ -206,6 +207,11 @@ def snapshot_message(
 
 def error_message(to: str, namespace: Any, key: Any, write_id: Any, text: str) -> ErrorMsg:
     return {"t": "error", "to": to, "ns": namespace, "key": key, "id": write_id, "message": text}
+
+
+def hello_message(view: str) -> Hello:
+    """A view's request for a snapshot (a served class sends it for a client that fell behind)."""
+    return {"t": "hello", "view": view}
 
 
 def reload_message() -> Reload:
