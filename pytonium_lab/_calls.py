@@ -133,6 +133,31 @@ def _check_js_name(what: str, label: str, name: object, *, empty_ok: bool = Fals
     return name
 
 
+Offered = frozenset[str] | None
+"""The functions a transport offers its pages, as ``object.name`` / ``name`` paths (None: all bound)."""
+
+
+def offered_functions(what: str, names: Iterable[str] | None) -> Offered:
+    """Checked ``Pytonium.<object>.<name>`` paths (``"name"`` or ``"object.name"``) a transport offers."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        raise TypeError(
+            f"{what}: functions must be a list of names such as ['tally', 'quiz.check'], not the str {names!r}"
+        )
+    paths = []
+    for path in names:
+        if type(path) is not str:
+            raise TypeError(f"{what}: functions must hold str names, got {type(path).__name__} {path!r}")
+        parts = path.split(".")
+        if len(parts) > 2:
+            raise ValueError(f"{what}: {path!r} is not 'name' or 'object.name'")
+        for part in parts:
+            _check_js_name(what, f"function {path!r}", part)
+        paths.append(path)
+    return frozenset(paths)
+
+
 class CallRegistry:
     """The functions one store offers to this process's views; links follow its changes."""
 
@@ -178,16 +203,17 @@ class CallRegistry:
             self._changed()
         return bool(gone)
 
-    def lookup(self, javascript_object: str, name: str) -> Bound | None:
-        return self._bound.get((javascript_object, name))
+    def lookup(self, javascript_object: str, name: str, offered: Offered = None) -> Bound | None:
+        bound = self._bound.get((javascript_object, name))
+        return None if bound is None or (offered is not None and bound.path not in offered) else bound
 
-    def functions(self) -> list[proto.BoundFunction]:
-        with self._lock:
-            return [b.wire() for _, b in sorted(self._bound.items())]
+    def functions(self, offered: Offered = None) -> list[proto.BoundFunction]:
+        """What a page may call: every bound function, or those of them named in ``offered``."""
+        return [b.wire() for b in self.bound(offered)]
 
-    def bound(self) -> list[Bound]:
+    def bound(self, offered: Offered = None) -> list[Bound]:
         with self._lock:
-            return [b for _, b in sorted(self._bound.items())]
+            return [b for _, b in sorted(self._bound.items()) if offered is None or b.path in offered]
 
     def follow(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener()`` after every change; returns a function that stops it."""
@@ -257,8 +283,11 @@ _ALONE = 64 * 1024
 class LinkCalls:
     """The calls of the views behind one link: runs them, answers each to its view, cancels on request."""
 
-    def __init__(self, registry: CallRegistry, send: Callable[[proto.StoreMessage], None]) -> None:
+    def __init__(
+        self, registry: CallRegistry, send: Callable[[proto.StoreMessage], None], offered: Offered = None
+    ) -> None:
         self.registry = registry
+        self.offered = offered
         self._send = send
         self._lock = threading.Lock()
         self._running: dict[tuple[str, int], _Pending] = {}
@@ -268,16 +297,16 @@ class LinkCalls:
         self._held = 0  # inside a ``calls`` batch: its answers wait for its end
 
     def functions_message(self) -> proto.FunctionsMsg:
-        return proto.functions_message(self.registry.functions())
+        return proto.functions_message(self.registry.functions(self.offered))
 
     def call(self, message: dict[str, Any]) -> None:
         """Run one ``call`` message (checked by ``parse_view_message``) on this thread."""
         view: str = message["view"]
         call_id: int = message["id"]
-        bound = self.registry.lookup(message["object"], message["name"])
+        bound = self.registry.lookup(message["object"], message["name"], self.offered)
         shown = f"{message['object']}.{message['name']}" if message["object"] else message["name"]
         if bound is None:
-            known = ", ".join(b.path for b in self.registry.bound()) or "none"
+            known = ", ".join(b.path for b in self.registry.bound(self.offered)) or "none"
             self._error(view, call_id, "ReferenceError", f"Pytonium.{shown} is not bound (bound: {known})")
             return
         try:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from . import _protocol as proto
-from ._calls import LinkCalls, registry_of
+from ._calls import LinkCalls, Offered, registry_of
 from ._change import RawChange
 from ._store import StateStore
 from ._throttle import RateLimit, Soon, Throttle
@@ -45,8 +45,11 @@ class StoreLink:
         namespaces: Iterable[str] | None = None,
         interval: float = 1 / 60,
         schedule: Callable[[Callable[[], None]], object] | None = None,
+        origin: str | None = None,
+        functions: Offered = None,
     ) -> None:
         self.store = store
+        self.origin = origin  # the origin of this link's writes (a served client's); None: each view's id
         names = check_namespaces(namespaces)
         self.namespaces = None if names is None else frozenset(names)
         self._send = send
@@ -63,7 +66,7 @@ class StoreLink:
         self._throttle = Throttle(self.flush, interval) if schedule is None else Soon(self.flush, schedule)
         self._unsubscribe = store.subscribe_view(self._on_change, self.namespaces)
         # Calls (docs/protocol.md, "Calls"): the store's bound functions, answered to the calling view.
-        self.calls = LinkCalls(registry_of(store), self._deliver)
+        self.calls = LinkCalls(registry_of(store), self._deliver, functions)  # functions: those offered (None: all)
         self._unfollow = self.calls.registry.follow(lambda: self._deliver(self.calls.functions_message()))
 
     # ---- store -> views ------------------------------------------------------------
@@ -80,7 +83,7 @@ class StoreLink:
             pending[where] = change
             # Writes of this link's views reach the store in order, one change each.
             in_flight = self._in_flight
-            if in_flight and change[4] == in_flight[0][0]:
+            if in_flight and change[4] == (self.origin or in_flight[0][0]):
                 view, write_id = in_flight.popleft()
                 self._acks[view] = self._last_acks[view] = write_id
         finally:
@@ -191,10 +194,10 @@ class StoreLink:
             if self.namespaces is not None and namespace not in self.namespaces:
                 raise ValueError(f"{namespace}.{key}: this view may only write to {sorted(self.namespaces)}")
             if kind == "set":
-                self.store.set_state(namespace, key, message["value"], origin=view)
+                self.store.set_state(namespace, key, message["value"], origin=self.origin or view)
                 changed = True
             else:
-                changed = self.store.remove_state(namespace, key, origin=view)
+                changed = self.store.remove_state(namespace, key, origin=self.origin or view)
         except (TypeError, ValueError) as exc:
             log.warning("refused a write from %s: %s", view, exc)
             self._deliver(proto.error_message(view, namespace, key, message.get("id"), str(exc)))

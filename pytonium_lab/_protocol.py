@@ -46,6 +46,7 @@ __all__ = [
     "encode",
     "error_message",
     "functions_message",
+    "hello_message",
     "is_hello",
     "kind_of",
     "parse_view_message",
@@ -331,6 +332,11 @@ def store_frames(message: StoreMessage, to: str, cid: str) -> list[StoreMessage]
     return [
         {"t": "chunk", "to": to, "cid": cid, "i": i, "n": len(pieces), "data": piece} for i, piece in enumerate(pieces)
     ]
+
+
+def hello_message(view: str) -> Hello:
+    """A view's request for a snapshot (a served class sends it for a client that fell behind)."""
+    return {"t": "hello", "view": view}
 
 
 def reload_message() -> Reload:

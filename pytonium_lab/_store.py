@@ -33,6 +33,7 @@ from ._values import MAX_NAME, MAX_SAFE_INTEGER, check_name, check_namespaces, c
 if TYPE_CHECKING:
     import os
 
+    from ._classroom import Classroom
     from ._inspector import Inspector
     from ._persist import Persistence
     from ._shared import SharedStore
@@ -443,6 +444,19 @@ class StateStore:
         from ._inspector import Inspector
 
         return Inspector(self, namespaces, height=height)
+
+    # ---- serving a class ---------------------------------------------------------
+
+    def serve(self, page: str | os.PathLike[str], **options: Any) -> Classroom:
+        """Serve this store with ``page`` to many browsers (a class); returns a :class:`Classroom`.
+
+        Give out its ``url`` (it carries the class's token). Clients may write
+        only the ``writable`` namespaces (and their own keys of ``own``); see
+        ``pytonium_lab._classroom.serve`` for every option and docs/classroom.md.
+        """
+        from ._classroom import serve
+
+        return serve(self, page, **options)
 
     # ---- subscribing -------------------------------------------------------------
 

@@ -19,6 +19,8 @@ export interface PytoniumConfig {
   token?: string;
   /** The functions bound when the page was served (docs/protocol.md, "Calls"). */
   functions?: BoundFunction[];
+  /** The origin the store gives this page's writes, when not its view id (a served page's `client:<id>`). */
+  origin?: string;
 }
 
 type PageWindow = Window & {
@@ -105,13 +107,19 @@ export function boot(win: PageWindow): void {
   }
   const viewId = makeViewId();
   const config = win.__PYTONIUM_CONFIG__;
+  const origin = config && typeof config.origin === "string" ? config.origin : undefined;
   let chunks = 0;
   const calls = createCalls({
     viewId,
     send: (msg) => frames(msg, () => viewId + ":c" + ++chunks).forEach((frame) => transport.send(frame)),
     functions: config && Array.isArray(config.functions) ? config.functions : [],
   });
-  const appState = createAppState(withCalls(withReload(transport, win), calls), { viewId, win, target: win.document });
+  const appState = createAppState(withCalls(withReload(transport, win), calls), {
+    viewId,
+    win,
+    target: win.document,
+    origin,
+  });
   win.Pytonium = withBoundFunctions(
     { appState, callFunction: calls.callFunction, callOptions: calls.callOptions },
     calls,

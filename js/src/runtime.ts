@@ -56,6 +56,19 @@ export interface RuntimeOptions {
   warn?: (message: string) => void;
   /** Reports writes refused because the view is disconnected (default `console.error`). */
   error?: (message: string) => void;
+  /**
+   * The origin the store gives this page's writes when it is not the view id (a served
+   * page's `client:<id>`, see docs/classroom.md): changes with it are this page's own echo.
+   */
+  origin?: string;
+}
+
+/** The `detail` of `PytoniumWriteRefused` (dispatched on `window` when the store refuses a write). */
+export interface RefusedDetail {
+  namespace: string;
+  key: string;
+  id: number;
+  message: string;
 }
 
 /** What the host posts when the store behind this view is gone (docs/protocol.md). */
@@ -91,6 +104,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   const defer = options.defer || ((fn: () => void) => void setTimeout(fn, 0));
   const warn = options.warn || ((m: string) => console.warn(m));
   const error = options.error || ((m: string) => console.error(m));
+  const ownOrigin = options.origin || viewId;
 
   const mirror = new Mirror(); // the state, the view's namespaces, its place in the stream (mirror.ts)
   let awaiting = true; // a hello is out: ignore batches until its snapshot
@@ -213,16 +227,17 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
     if (pending.has(slot(c.ns, c.key))) return; // superseded by a write of ours still on its way
     const removed = c.removed === true;
     const value = removed ? null : c.value;
-    if (c.origin === viewId) {
+    if (c.origin === viewId || c.origin === ownOrigin) {
       // Our own write coming back: silent if the mirror still holds it.
       const same = removed ? !has(c.ns, c.key) : has(c.ns, c.key) && equalValues(mirror.get(c.ns, c.key)!, value);
       if (same) return;
     }
     if (removed) drop(c.ns, c.key);
     else put(c.ns, c.key, value);
-    // Only pages write with a view id; every other origin (python, restore, persist,
-    // trait:..., resync) is Python's side, so fromPython registrations hear it.
-    notify(c.ns, c.key, value, c.origin.indexOf("view:") === 0 ? "javascript" : "python", removed);
+    // Only pages write with a view id (or, served to a class, a client id); every other
+    // origin (python, restore, persist, trait:..., resync) is Python's side.
+    const fromPage = c.origin.indexOf("view:") === 0 || c.origin.indexOf("client:") === 0;
+    notify(c.ns, c.key, value, fromPage ? "javascript" : "python", removed);
   }
 
   function onMessage(msg: StoreMessage | Disconnected): void {
@@ -247,6 +262,8 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
       pending.forEach((id, where) => {
         if (id === msg.id) pending.delete(where);
       });
+      const detail: RefusedDetail = { namespace: msg.ns, key: msg.key, id: msg.id, message: msg.message };
+      win.dispatchEvent(new CustomEvent("PytoniumWriteRefused", { detail }));
       hello();
     }
   }

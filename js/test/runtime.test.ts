@@ -556,3 +556,37 @@ describe("a disconnected view (the host posted {t: 'disconnected'})", () => {
     spy.mockRestore();
   });
 });
+
+describe("served pages (a classroom: writes have the origin client:<id>)", () => {
+  it("another client's write counts as JavaScript's, and the page's own echo fires nothing", () => {
+    const { appState, push } = setup({ origin: "client:me1" });
+    appState.registerForStateUpdates("fromJs", ["poll"], true, false);
+    appState.registerForStateUpdates("fromPy", ["poll"], false, true);
+    const js = listen("fromJs", document);
+    const py = listen("fromPy", document);
+    push(snapshot(1, {}));
+    appState.setState("poll", "mine", 1); // fires one javascript event, at once
+    push({ t: "batch", seq: 2, changes: [change("poll", "mine", 1, "client:me1")], acks: { [ME]: 1 } });
+    push({ t: "batch", seq: 3, changes: [change("poll", "other", 2, "client:you2")] });
+    expect(js.map((d) => [d.key, d.origin])).toEqual([
+      ["mine", "javascript"],
+      ["other", "javascript"],
+    ]);
+    expect(py).toEqual([]);
+  });
+
+  it("a refused write dispatches PytoniumWriteRefused on window with what was refused", () => {
+    const { appState, push } = setup({ warn: () => {} });
+    push(snapshot(1, { a: { k: 1 } }));
+    const seen: unknown[] = [];
+    const on = (e: Event) => seen.push((e as CustomEvent).detail);
+    window.addEventListener("PytoniumWriteRefused", on);
+    try {
+      appState.setState("a", "k", 2);
+      push({ t: "error", to: ME, ns: "a", key: "k", id: 1, message: "a is read-only" });
+      expect(seen).toEqual([{ namespace: "a", key: "k", id: 1, message: "a is read-only" }]);
+    } finally {
+      window.removeEventListener("PytoniumWriteRefused", on);
+    }
+  });
+});

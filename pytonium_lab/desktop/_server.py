@@ -33,14 +33,14 @@ import tornado.web
 import tornado.websocket
 
 from .. import _protocol as proto
-from .._calls import registry_of
+from .._calls import Offered, registry_of
 from .._handoff import Handoff
 from .._link import StoreLink
 from .._page import inject_runtime
 from .._paths import OutsideFolder, check_scheme, resolve_inside, served_folder
 from .._store import StateStore
 
-__all__ = ["LoopbackServer", "Session", "get_server", "serve"]
+__all__ = ["LoopbackServer", "ServerThread", "Session", "get_server", "serve"]
 
 log = logging.getLogger("pytonium_lab")
 
@@ -57,8 +57,16 @@ class Session:
     code, so a page becomes ready even before the first pump.
     """
 
-    def __init__(self, store: StateStore, *, namespaces: Iterable[str] | None = None, loop: Any = None) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        namespaces: Iterable[str] | None = None,
+        loop: Any = None,
+        functions: Offered = None,
+    ) -> None:
         self.store = store
+        self.functions = functions  # the bound functions its pages may call (None: all)
         self.namespaces = None if namespaces is None else list(namespaces)
         self.token = secrets.token_urlsafe(24)
         self.id = secrets.token_hex(6)  # public: names the session's URL prefix
@@ -165,10 +173,13 @@ class _Files(_Base):
         with open(target, "rb") as f:
             return self._send(target, f.read(), session)
 
+    def runtime_config(self, session: Session) -> dict[str, str]:
+        return self.server.runtime_config(session)
+
     def _send(self, name: str, body: bytes, session: Session) -> None:
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if kind == "text/html":
-            body = inject_runtime(body.decode("utf-8", "replace"), self.server.runtime_config(session)).encode("utf-8")
+            body = inject_runtime(body.decode("utf-8", "replace"), self.runtime_config(session)).encode("utf-8")
         if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
             kind += "; charset=utf-8"
         self.set_header("Content-Type", kind)
@@ -217,7 +228,11 @@ class _Socket(tornado.websocket.WebSocketHandler):
         self.set_nodelay(True)
         # Batches leave on the next server-loop turn: no timer in a ping-pong round trip.
         self.link = StoreLink(
-            session.store, self._send, namespaces=session.namespaces, schedule=self.server.loop.add_callback
+            session.store,
+            self._send,
+            namespaces=session.namespaces,
+            schedule=self.server.loop.add_callback,
+            functions=session.functions,
         )
         session.sockets.add(self)
 
@@ -263,43 +278,67 @@ class _Socket(tornado.websocket.WebSocketHandler):
             self.view_session.sockets.discard(self)
 
 
-class LoopbackServer:
-    """The process's server: get it with :func:`get_server` (or :func:`serve` a session)."""
+class ServerThread:
+    """A tornado server on its own daemon thread and IOLoop, listening on one socket.
 
-    def __init__(self) -> None:
-        self._sessions: dict[str, Session] = {}
+    The desktop's :class:`LoopbackServer` and a classroom (``pytonium_lab._classroom``)
+    are both one of these: subclasses give the routes (:meth:`routes`) and the
+    application settings; ``host``, ``port`` and ``ssl_options`` say where it listens.
+    """
+
+    host = "127.0.0.1"
+
+    def _start(self, name: str, *, host: str = "127.0.0.1", port: int = 0, ssl_options: Any = None) -> None:
+        self.host = host
+        self._ssl_options = ssl_options
+        self._bind = (host, port)
         self._ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="pytonium-server", daemon=True)
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
         self._ready.wait(10)
+        if self._error is not None:
+            raise self._error
         if not self._ready.is_set():
-            raise RuntimeError("the pytonium loopback server did not start within 10 s")
+            raise RuntimeError(f"the {name} server did not start within 10 s")
+
+    def routes(self) -> list[Any]:
+        raise NotImplementedError
+
+    def settings(self) -> dict[str, Any]:
+        return {"websocket_max_message_size": 64 * 1024 * 1024}
 
     def _run(self) -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
         self.loop = tornado.ioloop.IOLoop.current()
         self.thread_id = threading.get_ident()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        sock.setblocking(False)
-        self.port = sock.getsockname()[1]
-        self.origin = f"http://127.0.0.1:{self.port}"
-        args = {"server": self}
-        app = tornado.web.Application(
-            [
-                (r"/_pytonium/ws", _Socket, args),
-                (r"/favicon\.ico", _NoIcon),
-                (r"/_s/([0-9a-f]+)/([a-z][a-z0-9+.-]*)/(.*)", _Files, args),
-            ],
-            websocket_max_message_size=64 * 1024 * 1024,
-        )
-        self._http = tornado.httpserver.HTTPServer(app, xheaders=False)
-        self._http.add_sockets([sock])
+        try:
+            family = socket.AF_INET6 if ":" in self._bind[0] else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(self._bind)
+            sock.listen(1024)
+            sock.setblocking(False)
+            self.port = sock.getsockname()[1]
+            scheme = "https" if self._ssl_options is not None else "http"
+            self.origin = f"{scheme}://{self._bind[0]}:{self.port}"
+            app = tornado.web.Application(self.routes(), **self.settings())
+            self._http = tornado.httpserver.HTTPServer(app, xheaders=False, ssl_options=self._ssl_options)
+            self._http.add_sockets([sock])
+        except BaseException as exc:  # e.g. the port is taken: raised in the thread that asked
+            self._error = exc
+            self._ready.set()
+            self.loop.close(all_fds=True)
+            return
         self._ready.set()
         self.loop.start()
-        self.loop.close(all_fds=True)  # stopped (_stop): drop whatever connections are left
+        # Stopped (_stop): end what its sockets left running (pings), then drop whatever connections are left.
+        left = asyncio.all_tasks(asyncio.get_event_loop())
+        for task in left:
+            task.cancel()
+        if left:
+            asyncio.get_event_loop().run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        self.loop.close(all_fds=True)
 
     def _stop(self) -> None:
         """Close the listening port and end the server thread; returns once the port is closed."""
@@ -311,6 +350,26 @@ class LoopbackServer:
         self.call(stop)
         if threading.get_ident() != self.thread_id:
             self.thread.join(5)
+
+    def call(self, function: Callable[[], Any]) -> None:
+        """Run ``function`` on the server thread."""
+        self.loop.add_callback(function)
+
+
+class LoopbackServer(ServerThread):
+    """The process's server: get it with :func:`get_server` (or :func:`serve` a session)."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._start("pytonium-server")
+
+    def routes(self) -> list[Any]:
+        args = {"server": self}
+        return [
+            (r"/_pytonium/ws", _Socket, args),
+            (r"/favicon\.ico", _NoIcon),
+            (r"/_s/([0-9a-f]+)/([a-z][a-z0-9+.-]*)/(.*)", _Files, args),
+        ]
 
     # ---- sessions ----------------------------------------------------------------
 
@@ -347,10 +406,6 @@ class LoopbackServer:
                 return session
         return None
 
-    def call(self, function: Callable[[], Any]) -> None:
-        """Run ``function`` on the server thread."""
-        self.loop.add_callback(function)
-
     # ---- URLs --------------------------------------------------------------------
 
     def page_url(self, session: Session, scheme: str, path: str, query: str = "") -> str:
@@ -370,7 +425,7 @@ class LoopbackServer:
         It names the bound functions, so a page's scripts find them before it is connected.
         """
         config: dict[str, Any] = {"transport": "websocket", "url": self.ws_url(session), "token": session.token}
-        functions = registry_of(session.store).functions()
+        functions = registry_of(session.store).functions(session.functions)
         if functions:
             config["functions"] = functions
         return config

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 
@@ -14,11 +15,20 @@ import pytest
 
 from pytonium_lab import StateStore, returns_value_to_javascript
 from pytonium_lab import _protocol as proto
-from pytonium_lab._calls import CallBinding, registry_of
+from pytonium_lab._calls import CallBinding, offered_functions, registry_of
 from pytonium_lab._link import StoreLink
 from pytonium_lab._typescript import definitions
 
 V = "view:a"
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def add(self, step: int = 1) -> int:
+        self.n += step
+        return self.n
 
 
 class Host(CallBinding):
@@ -287,3 +297,41 @@ def test_a_slow_sync_function_does_not_stop_state_from_flowing_to_the_views(host
     call(link, 1, "slow")
     assert "batch" in seen_during
     assert answers(link)[0]["value"] == "done"
+
+
+def test_a_link_offers_only_the_functions_named_for_it(host):
+    """A served class's links (serve(..., functions=[...])) offer and run only what they name."""
+    host.bind_function_to_javascript(lambda n: n + 1, name="tally")
+    host.bind_function_to_javascript(lambda: "secret", name="grades")
+    host.bind_object_methods_to_javascript(Counter(), javascript_object="quiz")
+    out: list = []
+    link = StoreLink(host.store, out.append, functions=offered_functions("serve", ["tally", "quiz.add"]))
+    try:
+        assert [(f["object"], f["name"]) for f in link.calls.functions_message()["functions"]] == [
+            ("", "tally"),
+            ("quiz", "add"),
+        ]
+        link.receive({"t": "call", "view": "view:a", "id": 1, "object": "", "name": "grades", "args": []})
+        link.receive({"t": "call", "view": "view:a", "id": 2, "object": "", "name": "tally", "args": [1]})
+        answers = [m for m in out if m["t"] in ("result", "callerror", "answers")]
+        flat = [a for m in answers for a in (m["answers"] if m["t"] == "answers" else [m])]
+        refused = next(a for a in flat if a["id"] == 1)
+        assert refused["t"] == "callerror" and refused["name"] == "ReferenceError"
+        assert "grades is not bound (bound: tally, quiz.add)" in refused["message"]  # nothing else is even named
+        assert next(a for a in flat if a["id"] == 2) == {"t": "result", "to": "view:a", "id": 2, "value": 2}
+    finally:
+        link.close()
+
+
+@pytest.mark.parametrize(
+    ("names", "error", "text"),
+    [
+        ("tally", TypeError, "functions must be a list of names"),
+        ([3], TypeError, "functions must hold str names, got int 3"),
+        (["a.b.c"], ValueError, "'a.b.c' is not 'name' or 'object.name'"),
+        (["quiz.2x"], ValueError, "must be a JavaScript identifier"),
+    ],
+)
+def test_offered_functions_are_checked(names, error, text):
+    with pytest.raises(error, match=re.escape(text)):
+        offered_functions("serve", names)
