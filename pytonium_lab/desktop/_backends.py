@@ -514,7 +514,8 @@ class ChromiumWindow(WindowProcess):
         except RuntimeError as exc:
             tail = self.error_tail()
             self.close(0)
-            raise RuntimeError(f"chromium could not open {url!r} with the runtime in place: {exc}\n{tail}") from None
+            why = self.hung or exc  # a stopped chromium shows no page either: say that it hung
+            raise RuntimeError(f"chromium could not open {url!r} with the runtime in place: {why}\n{tail}") from None
 
     def navigate(self, url: str, inject: str | None = None, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from pytonium_lab import Pytonium
-from pytonium_lab.desktop import _window
+from pytonium_lab.desktop import _backends, _window
 from pytonium_lab.desktop._server import get_server
 
 from .helpers import demo_page, group_pids, port_open, wait_for
@@ -103,3 +103,30 @@ def test_engine_fault_while_running(app, backend, sig, caplog):
     app.shutdown()
     assert time.monotonic() - start < 3, "shutdown() of a dead window took long"
     assert_nothing_left([pid], port)
+
+
+def test_chromium_stopped_while_it_opens_an_allowed_origin(tmp_path, xvfb, closing, monkeypatch):
+    """An allowed origin's page makes chromium wait on its DevTools pipe inside the launch: a stop there
+    is reported as a hang too, within the start grace."""
+    monkeypatch.setenv("PYTONIUM_LAB_HANG_AFTER", str(HANG))
+    spawned: list[int] = []
+    popen = _backends._spawner.popen
+
+    def stopped_popen(*args, **kwargs):
+        process = popen(*args, **kwargs)
+        spawned.append(process.pid)
+        os.kill(process.pid, signal.SIGSTOP)
+        return process
+
+    monkeypatch.setattr(_backends._spawner, "popen", stopped_popen)
+    p = Pytonium(backend="chromium")
+    closing(p)
+    p.allow_origin("http://127.0.0.1:9")  # never reached: the engine is stopped before it loads anything
+    start = time.monotonic()
+    with pytest.raises(RuntimeError) as raised:
+        p.initialize("http://127.0.0.1:9/", 400, 300)
+    took = time.monotonic() - start
+    assert took < 20
+    assert "chromium" in str(raised.value) and "hung or stopped" in str(raised.value), raised.value
+    assert not p.is_running()
+    assert [group_pids(pid) for pid in spawned] == [[]]
