@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._calls import returns_value_to_javascript
 from ._change import Change
 from ._history import HistoryEntry
 from ._store import StateStore, Subscription
@@ -17,6 +18,7 @@ __all__ = [
     "StateWidget",
     "Subscription",
     "TraitLink",
+    "returns_value_to_javascript",
 ]
 __version__ = "0.1.0"
 

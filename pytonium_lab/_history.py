@@ -1,4 +1,4 @@
-"""Seeing and rewinding the store: its kept history, and how it shows itself.
+"""Rewinding the store: its kept history (how a store shows itself is ``_table``).
 
 The store records each change under its lock as one tuple ``(change, time,
 old)`` in a ``deque(maxlen=N)``: ``change`` is the 6-tuple it already built for
@@ -11,8 +11,6 @@ references stay true; what leaves this module is copied.
 
 from __future__ import annotations
 
-import html
-import json
 from collections.abc import Iterable, Mapping, Reversible
 from typing import Any, NamedTuple
 
@@ -158,54 +156,3 @@ def same(a: Any, b: Any) -> bool:
     if kind is dict:
         return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
     return bool(a == b)
-
-
-# ---- showing the store ---------------------------------------------------------------
-
-MAX_ROWS = 200
-"""Keys shown by a store's HTML table or pretty text; the rest are counted."""
-
-MAX_VALUE = 80
-"""Characters of a value's JSON shown before it is cut with an ellipsis."""
-
-Row = tuple[str, str, Any, "tuple[str, int] | None"]
-"""(namespace, key, value, (origin, revision) of the last write, or None when unknown)."""
-
-
-def short_json(value: Any, limit: int = MAX_VALUE) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def html_table(rows: list[Row], total: int, revision: int, kept: int) -> str:
-    """The store as a notebook shows it: one row per key, values as escaped, shortened JSON."""
-    esc = html.escape
-    head = f"StateStore: revision {revision}, {total} key{'' if total == 1 else 's'}, {kept} change(s) kept"
-    parts = [
-        '<table class="pytonium-store">',
-        f'<caption style="text-align:left">{esc(head)}</caption>',
-        "<thead><tr><th>namespace</th><th>key</th><th>value</th><th>origin</th><th>revision</th></tr></thead>",
-        "<tbody>",
-    ]
-    for ns, key, value, last in rows:
-        origin, rev = ("", "") if last is None else (esc(last[0]), str(last[1]))
-        parts.append(
-            f"<tr><td>{esc(ns)}</td><td>{esc(key)}</td>"
-            f'<td style="text-align:left"><code>{esc(short_json(value))}</code></td>'
-            f"<td>{origin}</td><td>{rev}</td></tr>"
-        )
-    if total > len(rows):
-        parts.append(f'<tr><td colspan="5">\u2026 and {total - len(rows)} more keys</td></tr>')
-    parts.append("</tbody></table>")
-    return "".join(parts)
-
-
-def text_table(rows: list[Row], total: int, revision: int) -> str:
-    """The store as IPython's text view shows it: ``namespace.key = value  (origin, rN)`` per line."""
-    lines = [f"StateStore revision={revision}, {total} key{'' if total == 1 else 's'}"]
-    for ns, key, value, last in rows:
-        where = "" if last is None else f"  ({last[0]}, r{last[1]})"
-        lines.append(f"  {ns}.{key} = {short_json(value)}{where}")
-    if total > len(rows):
-        lines.append(f"  \u2026 and {total - len(rows)} more keys")
-    return "\n".join(lines)

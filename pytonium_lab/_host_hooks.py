@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from . import _marimo
+from ._where import ipython_shell
 
 __all__ = ["close_with_host", "flush_all", "flush_at_cell_end", "pump_host"]
 
@@ -45,19 +46,11 @@ _hooked = False  # IPython's post_execute / pre_run_cell hooks are registered
 _made_by: dict[str, list[weakref.ref[Any]]] = {}  # cell id -> the widgets its last run made
 
 
-def _ipython() -> Any:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    return get_ipython()
-
-
-def _hook_ipython() -> bool:
+def _hookipython_shell() -> bool:
     global _hooked
     if _hooked:
         return True
-    shell = _ipython()
+    shell = ipython_shell()
     if shell is None:
         return False
     shell.events.register("post_execute", flush_all)
@@ -70,7 +63,7 @@ def flush_at_cell_end(link: _Flushable) -> None:
     """Flush ``link`` after every cell (IPython or marimo); forgets it once it is gone."""
     with _lock:
         _links.add(link)
-        if _hook_ipython():
+        if _hookipython_shell():
             return
     if _marimo.running():
         _marimo.on_cell_end(flush_all)
@@ -140,7 +133,7 @@ def _follow_comm(comm: Any, stop: Callable[[], None]) -> None:
 
 def _running_cell() -> str | None:
     """The front-end id of the cell this kernel runs now (what IPython's ``cell_id`` is made from)."""
-    kernel = getattr(_ipython(), "kernel", None)
+    kernel = getattr(ipython_shell(), "kernel", None)
     get_parent = getattr(kernel, "get_parent", None)
     if not callable(get_parent):
         return None

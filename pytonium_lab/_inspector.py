@@ -33,6 +33,7 @@ from ._assets import inline_assets
 from ._change import RawChange
 from ._history import ABSENT, check_revision, kept_range
 from ._store import StateStore, Subscription
+from ._table import short_json
 from ._values import check_namespaces
 from .widget import StateWidget
 
@@ -59,8 +60,7 @@ _CONFIG_MARK = "__PYTONIUM_INSPECTOR_CONFIG__"
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "\u2026"
+    return short_json(value, MAX_TEXT, (",", ":"))
 
 
 def inspector_page(private: str, namespaces: list[str] | None) -> str:
@@ -87,7 +87,7 @@ class InspectorService:
         self.private = private
         self.namespaces = namespaces
         self._answered: OrderedDict[str, None] = OrderedDict()  # answer keys, least recently written first
-        with store._lock:  # the list and the subscription see the same state
+        with store.write_lock:  # the list and the subscription see the same state
             if namespaces is None:
                 self._known = {ns for ns in store.namespaces() if self.visible(ns)}
             else:
@@ -95,7 +95,7 @@ class InspectorService:
             store.set_state(private, "namespaces", sorted(self._known))
             self._handler: Subscription | None = store.add_state_handler(self, [private])
             # A view's subscription: it keeps set_state's fast path (a batch subscriber would not).
-            self._watch: Subscription | None = store._subscribe_view(self._seen) if namespaces is None else None
+            self._watch: Subscription | None = store.subscribe_view(self._seen) if namespaces is None else None
 
     def visible(self, namespace: str) -> bool:
         """Whether the inspector shows ``namespace``."""
@@ -159,8 +159,8 @@ class InspectorService:
         namespace. ``current`` is the store's revision.
         """
         store = self.store
-        with store._lock:  # the kept records as they are: only read here, so no copies
-            kept = list(store._history)
+        with store.write_lock:  # the kept records as they are: only read here, so no copies
+            kept = store.kept_records()
             current = store.revision
         oldest = kept_range(kept, current)
         shown = [record for record in kept if record[0][5] > oldest and self.visible(record[0][0])]
@@ -191,7 +191,7 @@ class InspectorService:
     def restore(self, revision: int) -> int:
         """Write the shown namespaces of ``revision`` back (``StateStore.restore``); how many changes."""
         store = self.store
-        with store._lock:
+        with store.write_lock:
             names = self.namespaces
             if names is None:
                 then = store.state_at(revision)

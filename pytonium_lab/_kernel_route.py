@@ -33,6 +33,8 @@ import logging
 import threading
 from typing import Any
 
+from ._where import jupyter_kernel, running_loop
+
 __all__ = ["cell_pumps", "keep_cell_busy", "on_our_subshell", "route_to_subshell"]
 
 log = logging.getLogger("pytonium_lab")
@@ -46,18 +48,9 @@ _cell_parent: dict[str, Any] | None = None  # the running cell's request, for it
 _status_lock = threading.Lock()  # a busy we restore never follows the cell's own idle
 
 
-def _kernel() -> Any:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    return getattr(shell, "kernel", None) if shell is not None else None
-
-
 def _cell_started(*_: Any) -> None:
     global _cell_parent
-    kernel = _kernel()
+    kernel = jupyter_kernel()
     _cell_parent = kernel.get_parent("shell") if kernel is not None else None
     _cell_running.set()
 
@@ -92,7 +85,7 @@ def cell_pumps() -> None:
     with _lock:
         if _subshell is None:
             try:
-                _subshell = _make_subshell(_kernel())
+                _subshell = _make_subshell(jupyter_kernel())
             except Exception as exc:  # an ipykernel that changed inside: keep the old behaviour
                 log.debug("widget messages stay on the main shell: %r", exc)
                 _capable = False
@@ -106,7 +99,7 @@ def on_our_subshell() -> bool:
     if subshell is None:
         return False
     try:
-        manager = _kernel().shell_channel_thread.manager
+        manager = jupyter_kernel().shell_channel_thread.manager
         return bool(manager.subshell_id_from_thread_id(threading.get_ident()) == subshell)
     except Exception:  # not a shell thread at all
         return False
@@ -118,7 +111,7 @@ def keep_cell_busy() -> None:
     A subshell reports busy/idle around each message, under that message's
     parent; JupyterLab then shows the kernel idle while the cell still runs.
     """
-    kernel = _kernel()
+    kernel = jupyter_kernel()
     publish = getattr(kernel, "_publish_status", None)
     parent = _cell_parent
     if publish is None or parent is None:
@@ -129,10 +122,9 @@ def keep_cell_busy() -> None:
             if _pumping.is_set():
                 publish("busy", "shell", parent=parent)
 
-    try:
-        asyncio.get_running_loop().call_soon(busy_again)  # after the subshell's idle
-    except RuntimeError:
-        pass
+    loop = running_loop()
+    if loop is not None:
+        loop.call_soon(busy_again)  # after the subshell's idle
 
 
 def _route(_data: Any, _default: str | None) -> str | None:
@@ -157,7 +149,7 @@ def route_to_subshell(comm: Any) -> asyncio.AbstractEventLoop | None:
         from ipykernel.comm.comm import BaseComm
     except ImportError:
         return None
-    kernel = _kernel()
+    kernel = jupyter_kernel()
     if (
         kernel is None
         or comm is None
@@ -167,9 +159,8 @@ def route_to_subshell(comm: Any) -> asyncio.AbstractEventLoop | None:
         or threading.current_thread() is not threading.main_thread()
     ):
         return None
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
+    loop = running_loop()
+    if loop is None:
         return None
     with _lock:
         if not _capable:

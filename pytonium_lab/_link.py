@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from . import _protocol as proto
+from ._calls import LinkCalls, registry_of
 from ._change import RawChange
 from ._store import StateStore
 from ._throttle import RateLimit, Soon, Throttle
@@ -39,7 +40,7 @@ class StoreLink:
     def __init__(
         self,
         store: StateStore,
-        send: Callable[[dict[str, Any]], Any],
+        send: Callable[[proto.StoreMessage], Any],
         *,
         namespaces: Iterable[str] | None = None,
         interval: float = 1 / 60,
@@ -60,7 +61,10 @@ class StoreLink:
         self._log_limit = RateLimit(burst=20, per_second=10)
         self._closed = False
         self._throttle = Throttle(self.flush, interval) if schedule is None else Soon(self.flush, schedule)
-        self._unsubscribe = store._subscribe_view(self._on_change, self.namespaces)
+        self._unsubscribe = store.subscribe_view(self._on_change, self.namespaces)
+        # Calls (docs/protocol.md, "Calls"): the store's bound functions, answered to the calling view.
+        self.calls = LinkCalls(registry_of(store), self._deliver)
+        self._unfollow = self.calls.registry.follow(lambda: self._deliver(self.calls.functions_message()))
 
     # ---- store -> views ------------------------------------------------------------
 
@@ -100,7 +104,7 @@ class StoreLink:
     def _send_snapshot(self, to: str | None) -> None:
         self._snapshot(to, self._deliver)
 
-    def initial_snapshot(self) -> dict[str, Any]:
+    def initial_snapshot(self) -> proto.Snapshot:
         """A snapshot for no view in particular, consistent with the batches to come.
 
         A notebook widget ships it in its model state, so a view can start
@@ -108,7 +112,7 @@ class StoreLink:
         """
         return self._snapshot(None, lambda message: message)
 
-    def _snapshot(self, to: str | None, then: Callable[[dict[str, Any]], _T]) -> _T:
+    def _snapshot(self, to: str | None, then: Callable[[proto.Snapshot], _T]) -> _T:
         # Take the store's lock before ours, never inside it: the store holds its
         # lock while it hands us changes (_on_change), so the other order deadlocks.
         while True:
@@ -121,11 +125,11 @@ class StoreLink:
                 ack = self._last_acks.get(to, 0) if to else 0
                 return then(proto.snapshot_message(to, self._seq, revision, self.namespaces, state, ack))
 
-    def _deliver(self, message: dict[str, Any]) -> None:
+    def _deliver(self, message: proto.StoreMessage) -> None:
         try:
             self._send(message)
         except Exception:
-            log.exception("sending a %r message to a view failed", message.get("t"))
+            log.exception("sending a %r message to a view failed", proto.kind_of(message))
 
     # ---- views -> store ------------------------------------------------------------
 
@@ -140,7 +144,15 @@ class StoreLink:
                 if whole is not None:
                     self.receive(whole)
             elif kind == "hello":
+                if self.calls.registry.version:  # first: the page knows them when it is ready
+                    self._deliver(self.calls.functions_message())
                 self._send_snapshot(message["view"])
+            elif kind in ("call", "calls"):
+                with self.calls.holding():  # answers ready now leave together, before this returns
+                    for call in message["calls"] if kind == "calls" else [message]:
+                        self.calls.call(call)
+            elif kind == "cancel":
+                self.calls.cancel(message)
             elif kind == "log":
                 self._page_log(message)
             else:
@@ -200,3 +212,5 @@ class StoreLink:
             self._closed = True
             self._pending = {}
         self._unsubscribe()
+        self._unfollow()
+        self.calls.close()

@@ -15,7 +15,12 @@ runtime:
   messages from that mirror and hands them to their comms now, on the cell's
   thread, and marks their tokens so the control queue's copy is skipped
   when the kernel reaches it (marimo's own de-duplication works the same
-  way); other messages are put back in order, untouched;
+  way); other messages are put back in order, untouched. The two queues
+  are separate pipes, so a mirror copy can arrive after the kernel handled
+  the control copy between cells (marimo drops such a late copy at its next
+  drain): the tokens marimo's own loop delivered to a comm are remembered
+  from the first widget on, and :func:`pump` drops a late copy of one instead
+  of handing the message over a second time;
 - nothing for re-runs: marimo closes a re-run cell's widget comms itself
   (``comm.close()``, without the widget's ``close()``); ``_host_hooks``
   closes the link when the comm closes, on every host.
@@ -33,6 +38,7 @@ import queue as _queue
 import sys
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +50,12 @@ _lock = threading.Lock()
 _hooked_kernels: weakref.WeakSet[Any] = weakref.WeakSet()
 _widgets: weakref.WeakSet[Any] = weakref.WeakSet()  # live StateWidgets with a marimo comm
 _taken: set[str] = set()  # tokens of messages pump() handed over; their control-queue copy is skipped
+_delivered: OrderedDict[str, None] = OrderedDict()  # tokens marimo's loop delivered; a late mirror copy is dropped
 _skipping = False  # the comm manager's receive is wrapped
+
+MAX_DELIVERED = 1024
+"""Delivered tokens remembered: marimo drains the mirror (late copies included) at every widget
+message it handles, so a late copy is never more than a few messages old."""
 
 
 def running() -> bool:
@@ -96,6 +107,9 @@ def watch(widget: Any) -> None:
     """Let :func:`pump` hand ``widget``'s page messages over while a cell loops."""
     with _lock:
         _widgets.add(widget)
+    manager = _comm_manager()
+    if manager is not None:
+        _skip_taken(manager)  # from now on: what marimo delivers is remembered, for pump()
 
 
 def _comm_manager() -> Any:
@@ -107,7 +121,11 @@ def _comm_manager() -> Any:
 
 
 def _skip_taken(manager: Any) -> bool:
-    """Wrap the comm manager's receive so a message pump() already handled is not handled twice."""
+    """Wrap the comm manager's receive so a message is handled once, by pump() or by marimo's loop.
+
+    A message pump() handed over is skipped here; a message delivered here is
+    remembered, so pump() skips its mirror copy if that comes late.
+    """
     global _skipping
     with _lock:
         if _skipping:
@@ -118,10 +136,14 @@ def _skip_taken(manager: Any) -> bool:
 
         def receive_once(command: Any) -> Any:
             token = getattr(command, "token", None)
-            if token is not None and token in _taken:
+            if token is not None:
                 with _lock:
-                    _taken.discard(token)
-                return (None, None)
+                    if token in _taken:
+                        _taken.discard(token)
+                        return (None, None)
+                    _delivered[token] = None
+                    if len(_delivered) > MAX_DELIVERED:
+                        _delivered.popitem(last=False)
             return receive(command)
 
         manager.receive_comm_message = receive_once
@@ -169,8 +191,12 @@ def pump() -> int:
             break
         message = getattr(command, "message", None)
         custom = type(message).__name__ == "ModelCustomMessage"
-        if custom and getattr(command, "model_id", None) in ours and getattr(command, "token", None):
-            taken.append(command)
+        token = getattr(command, "token", None)
+        if custom and getattr(command, "model_id", None) in ours and token:
+            with _lock:
+                late = _delivered.pop(token, False) is None  # handled between cells already
+            if not late:
+                taken.append(command)
         else:
             others.append(command)
     for command in others:  # back in their order, for marimo's own merging

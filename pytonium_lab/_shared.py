@@ -39,7 +39,6 @@ of the outermost block; reads in the block show the state before it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import threading
@@ -62,9 +61,11 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, "shared", "StateStore.connect (a store shared through Redis)") from None
 
 from ._change import RawChange
+from ._handoff import Handoff
 from ._history import differences
 from ._store import PYTHON, StateStore
 from ._values import check_name, clean_value
+from ._where import running_loop
 
 __all__ = ["MAXLEN", "RETRY", "SharedStore"]
 
@@ -204,8 +205,7 @@ class SharedStore(StateStore):
         self._closed = threading.Event()
         self._poke = threading.Event()  # the reader's quiet wait ends early: a writer needs it, or close()
         self._reader_id: int | None = None  # the reader's Redis client id, for CLIENT UNBLOCK
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._scheduled = False
+        self._handoff = Handoff()  # to the kernel's loop when connect() runs in one (see the module docstring)
         try:
             revision, last_id, state = self._read_snapshot(self._client)
         except _REDIS_ERRORS as error:
@@ -213,10 +213,7 @@ class SharedStore(StateStore):
             raise ConnectionError(f"cannot reach Redis at {self._where}: {error}") from error
         self._install(revision, state)
         if threading.current_thread() is threading.main_thread():
-            try:
-                self._loop = asyncio.get_running_loop()  # a Jupyter kernel: handlers on its main thread
-            except RuntimeError:
-                pass
+            self._handoff.loop = running_loop()  # a Jupyter kernel: handlers on its main thread
         self._reader = threading.Thread(
             target=self._follow, args=(revision, last_id), name=f"pytonium_lab shared {name}", daemon=True
         )
@@ -319,7 +316,7 @@ class SharedStore(StateStore):
                 if self._revision >= last:  # the reader (or a resync) applied it already
                     return
                 if self._revision == first - 1:
-                    self._apply(raws, last)
+                    self.apply_ordered(raws, last)
                     return
                 if threading.current_thread() is self._reader:
                     return  # a handler on the reader: it applies this write when it reads it
@@ -363,7 +360,7 @@ class SharedStore(StateStore):
             raws = [
                 (ns, key, value, removed, "resync", first + i) for i, (ns, key, value, removed) in enumerate(changes)
             ]
-            self._apply(raws, max(revision, first + len(raws) - 1))
+            self.apply_ordered(raws, max(revision, first + len(raws) - 1))
 
     def _follow(self, revision: int, last_id: str) -> None:
         """The reader thread: follow the stream, resynchronising after a hole or a lost connection."""
@@ -416,26 +413,20 @@ class SharedStore(StateStore):
             client.close()
 
     def _hand_over(self, item: tuple[int, int, list[RawChange]] | tuple[int, dict[str, dict[str, Any]]]) -> None:
-        loop = self._loop
         with self._arrived:
+            idle = not self._pending  # else a job to catch up is queued already and will take this too
             self._pending.append(item)
             self._arrived.notify_all()
-            if loop is None:
+            if self._handoff.loop is None:
                 self._catch_up()
                 return
-            if self._scheduled:
-                return
-            self._scheduled = True
-        try:
-            loop.call_soon_threadsafe(self._catch_up_scheduled)
-        except RuntimeError:  # the loop is closed: apply here from now on
-            self._loop = None
+        if idle and not self._handoff.post(self._catch_up_scheduled):
+            self._handoff.loop = None  # the loop is closed: apply here from now on
             with self._lock:
                 self._catch_up()
 
     def _catch_up_scheduled(self) -> None:
         with self._lock:
-            self._scheduled = False
             self._catch_up()
 
     def _catch_up(self) -> None:
@@ -450,7 +441,7 @@ class SharedStore(StateStore):
             if last <= self._revision:
                 continue  # a writer applied it already
             if first == self._revision + 1:
-                self._apply(raws, last)
+                self.apply_ordered(raws, last)
             else:  # cannot happen: the reader checks the revisions and resyncs
                 log.error("shared store %r: change %d arrived at revision %d", self.name, first, self._revision)
 

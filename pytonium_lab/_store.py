@@ -26,19 +26,8 @@ from typing import TYPE_CHECKING, Any
 from ._change import Change, RawChange
 from ._change import make_change as _make_change
 from ._history import ABSENT as _ABSENT
-from ._history import (
-    MAX_ROWS,
-    RESTORE,
-    HistoryEntry,
-    Record,
-    Row,
-    check_capacity,
-    differences,
-    entries,
-    html_table,
-    state_at,
-    text_table,
-)
+from ._history import RESTORE, HistoryEntry, Record, check_capacity, differences, entries, state_at
+from ._table import html_table, text_table
 from ._values import MAX_NAME, MAX_SAFE_INTEGER, check_name, check_namespaces, clean_value, copy_value
 
 if TYPE_CHECKING:
@@ -124,8 +113,6 @@ class StateStore:
 
     def __init__(self, *, history: int = 1000) -> None:
         self._data: dict[str, dict[str, Any]] = {}
-        # namespace -> key -> the change tuple of its last write: origin and revision for the notebook table
-        self._last: dict[str, dict[str, tuple[Any, ...]]] = {}
         self._history_size = check_capacity(history)
         self._history: deque[Record] = deque(maxlen=self._history_size)  # (change, time, old): see _history
         self._record = self._history.append if self._history_size else None
@@ -227,10 +214,6 @@ class StateStore:
             if record is not None:  # history keeps the value this replaces, for state_at (see _history)
                 record((change, _now(), old))
             keys[key] = value
-            last = self._last.get(namespace)  # nested: half the cost of a (namespace, key) tuple key
-            if last is None:
-                last = self._last[namespace] = {}
-            last[key] = change
             if self._delivering or self._batch_depth:
                 self._queue.append(change)
                 return
@@ -273,9 +256,6 @@ class StateStore:
             old = keys.pop(key)
             if not keys:
                 del self._data[namespace]
-            last = self._last.get(namespace)
-            if last is not None:
-                last.pop(key, None)
             self._revision = revision = self._revision + 1
             change = (namespace, key, None, True, origin, revision)
             if self._record is not None:
@@ -303,14 +283,51 @@ class StateStore:
                 if not self._batch_depth and not self._delivering and self._queue:
                     self._deliver(None, ())
 
-    def _apply(self, changes: Iterable[RawChange], revision: int) -> None:
+    # ---- extending (docs/extending.md) ---------------------------------------------
+    # What features built on the store use instead of its private parts. Public but
+    # not in __all__: for extension authors, not for notebooks.
+
+    @property
+    def write_lock(self) -> threading.RLock:
+        """The lock every write takes (re-entrant): ``with store.write_lock:`` nothing is written meanwhile.
+
+        Hold it to read state and subscribe (or read ``kept_records`` and
+        ``revision``) as one step. Writes from the same thread still go in (and
+        are delivered after the current delivery); other threads' writes wait.
+        Never wait for another thread that writes to this store while holding it.
+        """
+        return self._lock
+
+    def subscribe_view(
+        self, callback: Callable[[RawChange, bool], Any], namespaces: Iterable[str] | None = None
+    ) -> Subscription:
+        """For views (``StoreLink``): ``callback(change, last)`` with the store's own plain tuple, per change.
+
+        The cheapest delivery there is (no ``Change`` and no list made per write,
+        and set_state keeps its fast path): a view only reads the fields (by
+        index). The value is the store's own, not a copy: a view must never change
+        it. ``last`` is false inside a run of changes (a ``batch()`` block) but for
+        its final one, so the run can leave for the views in one message.
+        """
+        return self._add(_Subscriber(_VIEW, callback, _namespace_set(namespaces)))
+
+    def kept_records(self) -> list[Record]:
+        """The kept history as the store keeps it, oldest first: ``(change tuple, time, old)`` (see ``_history``).
+
+        Not copies (that is :meth:`history`): read them, never change them.
+        Take :attr:`write_lock` around this and ``revision`` to see both at once.
+        """
+        with self._lock:
+            return list(self._history)
+
+    def apply_ordered(self, changes: Iterable[RawChange], revision: int) -> None:
         """Apply changes ordered elsewhere (a shared store's log), each with its own origin and revision.
 
         Values must be clean already; ``revision`` is the store's revision
         afterwards. Subscribers hear the changes as one run, in order.
         """
         with self._lock:
-            data, last, record, queue = self._data, self._last, self._record, self._queue
+            data, record, queue = self._data, self._record, self._queue
             for change in changes:
                 namespace, key, value, removed, _, _ = change
                 keys = data.get(namespace)
@@ -320,11 +337,9 @@ class StateStore:
                     old = keys.pop(key, _ABSENT)
                     if not keys:
                         del data[namespace]
-                    last.get(namespace, {}).pop(key, None)
                 else:
                     old = keys.get(key, _ABSENT)
                     keys[key] = value
-                    last.setdefault(namespace, {})[key] = change
                 if record is not None:
                     record((change, _now(), old))
                 queue.append(change)
@@ -379,32 +394,18 @@ class StateStore:
                         self.set_state(namespace, key, value, origin=RESTORE)
             return len(changes)
 
-    # ---- showing -----------------------------------------------------------------
-
-    def _rows(self) -> tuple[list[Row], int]:
-
-        with self._lock:
-            rows: list[Row] = []
-            for ns, keys in self._data.items():
-                last = self._last.get(ns, {})
-                for key, value in keys.items():
-                    if len(rows) == MAX_ROWS:
-                        break
-                    change = last.get(key)
-                    rows.append((ns, key, value, None if change is None else (change[4], change[5])))
-            return rows, sum(len(keys) for keys in self._data.values())
+    # ---- showing (``_table``) ---------------------------------------------------------
 
     def _repr_html_(self) -> str:
         """A notebook shows a store as a table: namespace, key, value (JSON), origin and revision of its last write."""
-
-        rows, total = self._rows()
-        return html_table(rows, total, self._revision, len(self._history))
+        with self._lock:
+            return html_table(self._data, self._history, self._revision)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython's text view: one ``namespace.key = value`` line per key."""
-
-        rows, total = self._rows()
-        printer.text(text_table(rows, total, self._revision))
+        with self._lock:
+            text = text_table(self._data, self._history, self._revision)
+        printer.text(text)
 
     # ---- linking traits ----------------------------------------------------------
 
@@ -454,19 +455,6 @@ class StateStore:
     ) -> Subscription:
         """Like :meth:`subscribe`, but each run of queued changes comes as one list (for views)."""
         return self._add(_Subscriber(_BATCHED, callback, _namespace_set(namespaces)))
-
-    def _subscribe_view(
-        self, callback: Callable[[RawChange, bool], Any], namespaces: Iterable[str] | None = None
-    ) -> Subscription:
-        """For views (``StoreLink``): ``callback(change, last)`` with the store's own plain tuple, per change.
-
-        The cheapest delivery there is (no ``Change`` and no list made per write): a
-        link only reads the fields (by index) and keeps the latest per key. The
-        value is the store's own, not a copy: a view must never change it. ``last``
-        is false inside a run of changes (a ``batch()`` block) but for its final
-        one, so the run leaves for the views in one message.
-        """
-        return self._add(_Subscriber(_VIEW, callback, _namespace_set(namespaces)))
 
     def add_state_handler(self, state_handler: Any, namespaces: Iterable[str]) -> Subscription | None:
         """Register a spec handler: ``state_handler.update_state(namespace, key, value)``.

@@ -71,7 +71,7 @@ class TraitLink:
         self._origin = f"trait:{type(obj).__name__}.{name}"
         self._applying: int | None = None  # the thread setting the trait for a store change
         self._subscription: Subscription | None = None
-        with store._lock:  # nothing is written between the first sync and the subscription
+        with store.write_lock:  # nothing is written between the first sync and the subscription
             if (namespace, key) in store:
                 value = store.get_state(namespace, key)
                 try:
@@ -95,7 +95,7 @@ class TraitLink:
 
     def unlink(self) -> None:
         """Stop following, both ways (idempotent)."""
-        with self._store._lock:
+        with self._store.write_lock:
             subscription, self._subscription = self._subscription, None
             if subscription is None:
                 return

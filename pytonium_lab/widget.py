@@ -8,11 +8,11 @@ over the widget's custom messages, through one :class:`StoreLink` per widget.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
 import threading
-from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,13 @@ import anywidget
 import traitlets
 
 from ._assets import inline_assets
+from ._calls import CallBinding, registry_of
+from ._handoff import Handoff
 from ._host_hooks import close_with_host, flush_at_cell_end, pump_host
 from ._kernel_route import cell_pumps, keep_cell_busy, on_our_subshell, route_to_subshell
 from ._link import StoreLink
 from ._page import inject_runtime, locate_page, static_text
+from ._protocol import StoreMessage, is_hello
 from ._store import StateStore
 from ._values import check_namespaces
 from ._watch import FolderWatch
@@ -49,15 +52,23 @@ def load_page(page: str | os.PathLike[str]) -> tuple[str, Path | None]:
         raise ValueError(f"page {path} is not UTF-8 text: {exc}") from None
 
 
-def build_srcdoc(page: str | os.PathLike[str]) -> str:
-    """The iframe document for ``page``: assets inlined, runtime injected (postMessage transport)."""
+def build_srcdoc(page: str | os.PathLike[str], store: StateStore | None = None) -> str:
+    """The iframe document for ``page``: assets inlined, runtime injected (postMessage transport).
+
+    The config names the functions bound to ``store`` now, so the page's scripts find
+    them before it is connected (later changes arrive as messages).
+    """
     html, directory = load_page(page)
     if directory is not None:
         html = inline_assets(html, directory, page=str(page))
-    return inject_runtime(html, {"transport": "postMessage"})
+    config: dict[str, Any] = {"transport": "postMessage"}
+    functions = registry_of(store).functions() if store is not None else []
+    if functions:
+        config["functions"] = functions
+    return inject_runtime(html, config)
 
 
-class StateWidget(anywidget.AnyWidget):
+class StateWidget(CallBinding, anywidget.AnyWidget):
     """Shows ``page`` in a notebook output, as a live view of ``store``.
 
     ``page`` is HTML text or the path of an ``.html`` file (its relative CSS,
@@ -105,24 +116,26 @@ class StateWidget(anywidget.AnyWidget):
         if type(watch) is not bool:
             raise TypeError(f"watch must be True or False, got {watch!r}")
         _widget_esm()  # bad input and a missing JS build fail here, before a comm is opened
-        srcdoc = build_srcdoc(page)
+        srcdoc = build_srcdoc(page, store)
         self.store = store
         self._page = page
         self._namespaces = names
         self._windows: list[Any] = []  # open_window()'s handles: update_message_loop() pumps them too
         super().__init__(_srcdoc=srcdoc, height=height, width=width, **kwargs)
         self._link = StoreLink(store, self._send_to_views, namespaces=names, interval=1 / 60)
-        self._boot = self._link.initial_snapshot()
-        self._inbox: deque[Any] = deque()
-        self._drain_lock = threading.RLock()
+        self._boot = dict(self._link.initial_snapshot())
         self.on_msg(self._on_view_message)
         # Where ipykernel allows it, page messages arrive on a subshell thread while a cell
         # loops on update_message_loop(); writes then wait in _inbox for that call.
         self._main_loop = route_to_subshell(self.comm)
+        self._inbox = Handoff(self._main_loop)
         flush_at_cell_end(self._link)
         # A host that closes the comm (marimo re-running the cell) or re-runs the cell
         # that made it (Jupyter) ends the link: no dead view stays subscribed.
         close_with_host(self, self._stop)
+        # The page's config names the bound functions (its scripts see them from the start), so
+        # binding or unbinding one reloads the views, as saving the page does.
+        self._unfollow_calls = registry_of(store).follow(lambda: self._reload(set()))
         # Reload on save: a page given as a file reloads in every view when its folder changes.
         self._watch: FolderWatch | None = None
         file = locate_page(page)[1]
@@ -153,12 +166,12 @@ class StateWidget(anywidget.AnyWidget):
             raise traitlets.TraitError(f"{name} must not be empty (try {'400px' if name == 'height' else '100%'!r})")
         return value
 
-    def _send_to_views(self, message: dict[str, Any]) -> None:
+    def _send_to_views(self, message: StoreMessage) -> None:
         self.send(message)  # looked up per call, so a test can replace ``send``
 
     def _on_view_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if threading.current_thread() is threading.main_thread():
-            self._apply_queued()
+            self._inbox.pump()
             self._link.receive(content)
             return
         # Off the main thread: our subshell while a cell loops on update_message_loop()
@@ -168,23 +181,13 @@ class StateWidget(anywidget.AnyWidget):
         # cell ends or awaits. Handlers never run beside the user's cell code.
         if self._main_loop is not None and on_our_subshell():
             keep_cell_busy()
-        if type(content) is dict and content.get("t") == "hello":
+        if is_hello(content):
             self._link.receive(content)
             return
         if self._main_loop is None:  # no kernel loop to hand over to (plain Python)
             self._link.receive(content)
             return
-        self._inbox.append(content)
-        try:
-            self._main_loop.call_soon_threadsafe(self._apply_queued)
-        except RuntimeError:  # the kernel's loop is closed: the kernel is going away
-            pass
-
-    def _apply_queued(self) -> None:
-        """Apply the page's queued writes, in order, on this thread."""
-        with self._drain_lock:
-            while self._inbox:
-                self._link.receive(self._inbox.popleft())
+        self._inbox.post(functools.partial(self._link.receive, content))  # a closed loop: the kernel is going away
 
     def update_message_loop(self) -> None:
         """Apply the page's queued writes here (runs your handlers) and send pending changes.
@@ -194,7 +197,7 @@ class StateWidget(anywidget.AnyWidget):
         """
         cell_pumps()
         pump_host()  # marimo: hand over the page messages it queued while this cell runs
-        self._apply_queued()
+        self._inbox.pump()
         for handle in self._windows:  # the windows open_window() opened: their pages' writes
             handle.session.pump()
         self._windows = [handle for handle in self._windows if handle.is_running()]
@@ -207,7 +210,7 @@ class StateWidget(anywidget.AnyWidget):
     def _reload(self, _paths: set[Path]) -> None:
         """A file of the page's folder changed: every view reloads, from the store's current state."""
         try:
-            srcdoc = build_srcdoc(self._page)
+            srcdoc = build_srcdoc(self._page, self.store)
         except (OSError, ValueError) as exc:  # removed, not UTF-8, ...: keep the last good page
             log.warning("not reloading %s after a change: %s", self._page, exc)
             return
@@ -219,6 +222,9 @@ class StateWidget(anywidget.AnyWidget):
         link = getattr(self, "_link", None)
         if link is not None:
             link.close()
+        unfollow = getattr(self, "_unfollow_calls", None)
+        if unfollow is not None:
+            unfollow()
         watch = getattr(self, "_watch", None)
         if watch is not None:
             watch.close()

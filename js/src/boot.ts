@@ -4,18 +4,21 @@
  * that run after the runtime's inline script find it.
  */
 
+import { createCalls, type Calls } from "./calls";
 import { reportPageLog } from "./pagelog";
-import type { ViewMessage } from "./protocol";
-import { createAppState, type AppState } from "./runtime";
+import { frames, type BoundFunction, type StoreMessage, type ViewMessage } from "./protocol";
+import { createAppState, makeViewId, type AppState } from "./runtime";
 import type { Transport } from "./transport";
 import { postMessageTransport } from "./transports/postmessage";
 import { webSocketTransport } from "./transports/websocket";
-import { withNamedMissing } from "./unknownapi";
+import { withBoundFunctions } from "./pytoniumobject";
 
 export interface PytoniumConfig {
   transport?: "postMessage" | "websocket";
   url?: string;
   token?: string;
+  /** The functions bound when the page was served (docs/protocol.md, "Calls"). */
+  functions?: BoundFunction[];
 }
 
 type PageWindow = Window & {
@@ -65,7 +68,26 @@ function withReload(transport: Transport, win: Window): Transport {
     connect(handlers) {
       transport.connect({
         open: () => handlers.open(),
+        closed: () => handlers.closed && handlers.closed(),
         message: (msg) => (msg && msg.t === "reload" ? win.location.reload() : handlers.message(msg)),
+      });
+    },
+    send: (frame) => transport.send(frame),
+  };
+}
+
+/** Messages about calls go to `calls`; the rest to the state runtime. A lost channel fails calls in flight. */
+function withCalls(transport: Transport, calls: Calls): Transport {
+  return {
+    connect(handlers) {
+      transport.connect({
+        open: () => handlers.open(),
+        closed: () => calls.closed(),
+        message: (msg) => {
+          const kind = (msg as { t?: unknown }).t;
+          if (kind === "disconnected") calls.disconnected(String((msg as { reason?: unknown }).reason || "the store is gone"));
+          if (!calls.receive(msg as StoreMessage)) handlers.message(msg);
+        },
       });
     },
     send: (frame) => transport.send(frame),
@@ -81,8 +103,19 @@ export function boot(win: PageWindow): void {
     console.error("Pytonium: cannot start the transport: " + String(err));
     transport = offline;
   }
-  const appState = createAppState(withReload(transport, win), { win, target: win.document });
-  win.Pytonium = withNamedMissing({ appState });
+  const viewId = makeViewId();
+  const config = win.__PYTONIUM_CONFIG__;
+  let chunks = 0;
+  const calls = createCalls({
+    viewId,
+    send: (msg) => frames(msg, () => viewId + ":c" + ++chunks).forEach((frame) => transport.send(frame)),
+    functions: config && Array.isArray(config.functions) ? config.functions : [],
+  });
+  const appState = createAppState(withCalls(withReload(transport, win), calls), { viewId, win, target: win.document });
+  win.Pytonium = withBoundFunctions(
+    { appState, callFunction: calls.callFunction, callOptions: calls.callOptions },
+    calls,
+  );
   reportPageLog(win, (entry) => {
     const msg: ViewMessage = { t: "log", view: appState.viewId, ...entry };
     transport.send({ msg, json: JSON.stringify(msg) });

@@ -10,7 +10,8 @@ import type { StateValue } from "./values";
 export type Hello = { t: "hello"; view: string };
 export type SetMsg = { t: "set"; view: string; ns: string; key: string; value: StateValue; id: number };
 export type RemoveMsg = { t: "remove"; view: string; ns: string; key: string; id: number };
-export type Chunk = { t: "chunk"; cid: string; i: number; n: number; data: string };
+/** A piece of a message over CHUNK_LIMIT: view -> store, or (with `to`) store -> view (a call's answer). */
+export type Chunk = { t: "chunk"; cid: string; i: number; n: number; data: string; to?: string };
 /** An error or warning of the page (see pagelog.ts); the store side logs it. */
 export type LogMsg = {
   t: "log";
@@ -20,7 +21,13 @@ export type LogMsg = {
   source: string;
   dropped: number;
 };
-export type ViewMessage = Hello | SetMsg | RemoveMsg | Chunk | LogMsg;
+/** Call the function bound as `object.name` (`object` "": bound without one); see docs/protocol.md, "Calls". */
+export type CallMsg = { t: "call"; view: string; id: number; object: string; name: string; args: StateValue[] };
+/** The calls a page made in one task, in order: one message, not one per call. */
+export type CallsMsg = { t: "calls"; view: string; calls: CallMsg[] };
+/** The page gave up on call `id` (AbortSignal or timeout): its result is not wanted. */
+export type CancelMsg = { t: "cancel"; view: string; id: number };
+export type ViewMessage = Hello | SetMsg | RemoveMsg | Chunk | LogMsg | CallMsg | CallsMsg | CancelMsg;
 
 export type Change = {
   ns: string;
@@ -32,7 +39,8 @@ export type Change = {
 };
 export type Snapshot = {
   t: "snapshot";
-  to: string;
+  /** The view that said hello (null: a notebook widget's boot snapshot, for no view in particular). */
+  to: string | null;
   seq: number;
   rev: number;
   namespaces: string[] | null;
@@ -45,7 +53,26 @@ export type Batch = { t: "batch"; seq: number; changes: Change[]; acks?: { [view
 export type ErrorMsg = { t: "error"; to: string; ns: string; key: string; id: number; message: string };
 /** A desktop page's files changed on disk (reload on save): load the page again. */
 export type Reload = { t: "reload" };
-export type StoreMessage = Snapshot | Batch | ErrorMsg | Reload;
+/** Call `id` of view `to` returned `value`. */
+export type ResultMsg = { t: "result"; to: string; id: number; value: StateValue };
+/** Call `id` of view `to` failed: `name` is the error's class (a Python exception's), `message` its text. */
+export type CallErrorMsg = { t: "callerror"; to: string; id: number; name: string; message: string };
+/** Results and call errors that were ready together, in order (each names its view). */
+export type AnswersMsg = { t: "answers"; answers: Array<ResultMsg | CallErrorMsg> };
+/** One bound function: `Pytonium.object.name` (or `Pytonium.name`), taking `min` to `max` arguments (-1: any). */
+export type BoundFunction = { object: string; name: string; min: number; max: number };
+/** The functions bound now: before the snapshot a hello asks for, and whenever they change. */
+export type FunctionsMsg = { t: "functions"; functions: BoundFunction[] };
+export type StoreMessage =
+  | Snapshot
+  | Batch
+  | ErrorMsg
+  | Reload
+  | ResultMsg
+  | CallErrorMsg
+  | AnswersMsg
+  | FunctionsMsg
+  | Chunk;
 
 /** A message ready to go: the object (for postMessage) and its JSON text (for a socket). */
 export type Frame = { msg: ViewMessage; json: string };

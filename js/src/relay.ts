@@ -9,18 +9,13 @@
  * it). When the mirror misses a batch, it asks the kernel under an id of its own.
  */
 
+import { Mirror } from "./mirror";
 import type { Snapshot, StoreMessage, ViewMessage } from "./protocol";
 import { makeViewId } from "./runtime";
-import type { StateValue } from "./values";
-
-type State = { [ns: string]: { [key: string]: StateValue } };
 
 export class ModelMirror {
   readonly id = makeViewId();
-  private state: State = {};
-  private seq = 0;
-  private rev = 0;
-  private namespaces: string[] | null = null;
+  private readonly mirror = new Mirror();
   private acks: { [view: string]: number } = {};
   private synced = false;
 
@@ -29,10 +24,7 @@ export class ModelMirror {
   /** Start over from a snapshot (the model's `_boot`, or the answer to our own hello). */
   load(snapshot: Snapshot | null | undefined): void {
     if (!snapshot || snapshot.t !== "snapshot") return;
-    this.state = JSON.parse(JSON.stringify(snapshot.state || {}));
-    this.seq = snapshot.seq;
-    this.rev = snapshot.rev;
-    this.namespaces = snapshot.namespaces;
+    this.mirror.load(JSON.parse(JSON.stringify(snapshot))); // shares nothing with the model's state
     this.synced = true;
   }
 
@@ -41,29 +33,19 @@ export class ModelMirror {
     if (msg.t === "snapshot") {
       // Every snapshot of our link is the whole state at its `seq`, whoever asked:
       // one at or past our place also catches up a mirror that missed a batch.
-      if (msg.to === this.id || !this.synced || msg.seq >= this.seq) this.load(msg);
+      if (msg.to === this.id || !this.synced || msg.seq >= this.mirror.seq) this.load(msg);
       if (msg.to && typeof msg.ack === "number") this.acks[msg.to] = msg.ack;
       return;
     }
     if (msg.t !== "batch" || !this.synced) return;
-    if (msg.seq !== this.seq + 1) {
+    if (!this.mirror.follows(msg)) {
       this.synced = false; // missed a batch: views ask the kernel until we have a snapshot again
       this.toKernel({ t: "hello", view: this.id });
       return;
     }
-    this.seq = msg.seq;
     const changes = msg.changes || [];
     for (let i = 0; i < changes.length; i++) {
-      const c = changes[i];
-      if (c.rev <= this.rev) continue; // the snapshot we started from includes it
-      this.rev = c.rev;
-      const keys = this.state[c.ns] || (this.state[c.ns] = {});
-      if (c.removed) {
-        delete keys[c.key];
-        if (Object.keys(keys).length === 0) delete this.state[c.ns];
-      } else {
-        keys[c.key] = c.value;
-      }
+      if (this.mirror.newer(changes[i])) this.mirror.apply(changes[i]);
     }
     const acks = msg.acks || {};
     Object.keys(acks).forEach((view) => (this.acks[view] = acks[view]));
@@ -72,13 +54,14 @@ export class ModelMirror {
   /** A snapshot for `view`, or null when the kernel must answer (the mirror is behind). */
   snapshotFor(view: string): Snapshot | null {
     if (!this.synced) return null;
+    const m = this.mirror;
     return {
       t: "snapshot",
       to: view,
-      seq: this.seq,
-      rev: this.rev,
-      namespaces: this.namespaces,
-      state: this.state, // postMessage copies it
+      seq: m.seq,
+      rev: m.rev,
+      namespaces: m.namespaces,
+      state: m.plain(), // postMessage copies the values
       ack: this.acks[view] || 0,
     };
   }
@@ -91,35 +74,53 @@ export interface MirrorModel {
   send(msg: ViewMessage): void;
 }
 
-const mirrors = new Map<string, ModelMirror>();
+/**
+ * What the front end keeps per widget model, whatever proxy a host hands over:
+ * its mirror, and whether its kernel/comm is gone (with each display's part to
+ * run then: widget.ts draws the banner), so a display made after the fact
+ * starts from the live mirror, disconnected if the link went.
+ */
+export interface ModelRecord {
+  readonly mirror: ModelMirror;
+  gone: boolean;
+  readonly views: Set<() => void>;
+}
+
+const records = new Map<string, ModelRecord>();
 
 /**
- * The one mirror of a widget model, made on first use and fed from then on.
+ * The one record of a widget model, made on first use (its mirror fed from then on).
  *
  * Keyed by the model's `_uid` (a synced id made in Python), never by the
  * `model` object: anywidget and marimo hand `initialize` and each `render` a
  * new proxy, so a cache keyed by the proxy would make a fresh mirror from the
  * old `_boot` at every display and show stale state. Returns a function that
- * forgets the mirror (call it when the model goes away).
+ * forgets the record (call it when the model goes away).
  */
-export function mirrorOf(model: MirrorModel): { mirror: ModelMirror; forget: () => void } {
+export function recordOf(model: MirrorModel): { record: ModelRecord; forget: () => void } {
   const uid = String(model.get("_uid") || "");
-  let mirror = uid ? mirrors.get(uid) : undefined;
-  if (!mirror) {
+  let record = uid ? records.get(uid) : undefined;
+  if (!record) {
     const made = new ModelMirror((msg: ViewMessage) => model.send(msg));
     made.load(model.get("_boot") as Snapshot);
     model.on("change:_boot", () => made.load(model.get("_boot") as Snapshot));
     model.on("msg:custom", (msg: StoreMessage) => made.receive(msg));
-    mirror = made;
-    if (uid) mirrors.set(uid, made);
+    record = { mirror: made, gone: false, views: new Set() };
+    if (uid) records.set(uid, record);
   }
-  const mine = mirror;
+  const mine = record;
   return {
-    mirror: mine,
+    record: mine,
     forget: () => {
-      if (mirrors.get(uid) === mine) mirrors.delete(uid);
+      if (records.get(uid) === mine) records.delete(uid);
     },
   };
+}
+
+/** The model's mirror (its record's), and the function that forgets the record. */
+export function mirrorOf(model: MirrorModel): { mirror: ModelMirror; forget: () => void } {
+  const { record, forget } = recordOf(model);
+  return { mirror: record.mirror, forget };
 }
 
 /** What one display relays: page -> kernel (answering a hello from the mirror) and store -> page. */

@@ -13,6 +13,7 @@
  * leaving the mirror unchanged.
  */
 
+import { Mirror } from "./mirror";
 import { frames, type Change, type StoreMessage, type ViewMessage } from "./protocol";
 import type { Transport } from "./transport";
 import { checkName, cleanValue, copyValue, describe, equalValues, type StateValue } from "./values";
@@ -91,10 +92,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   const warn = options.warn || ((m: string) => console.warn(m));
   const error = options.error || ((m: string) => console.error(m));
 
-  let mirror = new Map<string, Map<string, StateValue>>();
-  let filter: string[] | null = null; // the view's namespaces, from the snapshot
-  let lastSeq = 0;
-  let lastRev = 0; // the store revision the mirror shows: older changes are already in it
+  const mirror = new Mirror(); // the state, the view's namespaces, its place in the stream (mirror.ts)
   let awaiting = true; // a hello is out: ignore batches until its snapshot
   let ready = false;
   let writes = 0;
@@ -116,24 +114,9 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
     send({ t: "hello", view: viewId });
   }
 
-  function has(ns: string, key: string): boolean {
-    const keys = mirror.get(ns);
-    return keys !== undefined && keys.has(key);
-  }
-
-  function put(ns: string, key: string, value: StateValue): void {
-    let keys = mirror.get(ns);
-    if (!keys) mirror.set(ns, (keys = new Map()));
-    keys.set(key, value);
-  }
-
-  function drop(ns: string, key: string): boolean {
-    const keys = mirror.get(ns);
-    if (!keys || !keys.has(key)) return false;
-    keys.delete(key);
-    if (keys.size === 0) mirror.delete(ns);
-    return true;
-  }
+  const has = (ns: string, key: string): boolean => mirror.has(ns, key);
+  const put = (ns: string, key: string, value: StateValue): void => mirror.put(ns, key, value);
+  const drop = (ns: string, key: string): boolean => mirror.drop(ns, key);
 
   function fire(eventName: string, ns: string, key: string, value: StateValue, origin: Origin, removed: boolean): void {
     const detail: StateEventDetail = { namespace: ns, key, value: copyValue(value), origin, removed };
@@ -155,6 +138,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   function checkArgs(what: string, ns: unknown, key: unknown, write: boolean): void {
     checkName(what, "namespace", ns);
     checkName(what, "key", key);
+    const filter = mirror.namespaces;
     if (write && filter !== null && filter.indexOf(ns as string) < 0) {
       throw new TypeError(
         what + ": namespace " + describe(ns) + " is not visible to this view (it may write only to " +
@@ -187,15 +171,8 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   }
 
   function onSnapshot(msg: Extract<StoreMessage, { t: "snapshot" }>): void {
-    const next = new Map<string, Map<string, StateValue>>();
-    const state = msg.state || {};
-    Object.keys(state).forEach((ns) => {
-      const keys = new Map<string, StateValue>();
-      Object.keys(state[ns]).forEach((key) => keys.set(key, state[ns][key]));
-      if (keys.size) next.set(ns, keys);
-    });
-    const old = mirror;
-    mirror = next;
+    const old = mirror.load(msg);
+    const next = mirror.state;
     // Writes the snapshot does not include yet keep their local value.
     settle(typeof msg.ack === "number" ? msg.ack : 0);
     pending.forEach((_id, where) => {
@@ -206,9 +183,6 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
       if (before && before.has(key)) put(ns, key, before.get(key) as StateValue);
       else drop(ns, key);
     });
-    filter = Array.isArray(msg.namespaces) ? msg.namespaces.slice() : null;
-    lastSeq = msg.seq;
-    lastRev = typeof msg.rev === "number" ? msg.rev : 0;
     awaiting = false;
     // Keys whose value changed fire events (origin "snapshot"), then keys that went away.
     // Collected first: a listener may write to the mirror while we dispatch.
@@ -235,14 +209,13 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   }
 
   function onChange(c: Change): void {
-    if (c.rev <= lastRev) return; // the snapshot this view started from includes it
-    lastRev = c.rev;
+    if (!mirror.newer(c)) return; // the snapshot this view started from includes it
     if (pending.has(slot(c.ns, c.key))) return; // superseded by a write of ours still on its way
     const removed = c.removed === true;
     const value = removed ? null : c.value;
     if (c.origin === viewId) {
       // Our own write coming back: silent if the mirror still holds it.
-      const same = removed ? !has(c.ns, c.key) : has(c.ns, c.key) && equalValues(mirror.get(c.ns)!.get(c.key)!, value);
+      const same = removed ? !has(c.ns, c.key) : has(c.ns, c.key) && equalValues(mirror.get(c.ns, c.key)!, value);
       if (same) return;
     }
     if (removed) drop(c.ns, c.key);
@@ -260,8 +233,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
       if (msg.to === viewId) onSnapshot(msg);
     } else if (msg.t === "batch") {
       if (awaiting) return;
-      if (msg.seq !== lastSeq + 1) return hello();
-      lastSeq = msg.seq;
+      if (!mirror.follows(msg)) return hello();
       // Acks first: a batch that acks a write carries that write's change or a later one.
       const ack = msg.acks && msg.acks[viewId];
       if (typeof ack === "number") settle(ack);
@@ -298,8 +270,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
 
     getState(namespace: string, key: string): StateValue {
       checkArgs("getState", namespace, key, false);
-      const keys = mirror.get(namespace);
-      return keys && keys.has(key) ? copyValue(keys.get(key) as StateValue) : null;
+      return has(namespace, key) ? copyValue(mirror.get(namespace, key) as StateValue) : null;
     },
 
     removeState(namespace: string, key: string): void {
@@ -341,7 +312,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
             if (registrations.get(id) !== r) return;
             const now: Array<[string, string, StateValue]> = [];
             r.namespaces.forEach((ns) => {
-              const keys = mirror.get(ns);
+              const keys = mirror.state.get(ns);
               if (keys) keys.forEach((value, key) => now.push([ns, key, value]));
             });
             now.forEach((c) => fire(eventName, c[0], c[1], c[2], "snapshot", false));

@@ -7,6 +7,8 @@ export interface TransportHandlers {
   message(msg: StoreMessage): void;
   /** The channel is (again) open: the runtime answers with `hello`. */
   open(): void;
+  /** The channel closed (it may reopen): what was on its way is lost, so calls in flight fail. */
+  closed?(): void;
 }
 
 export interface Transport {

@@ -22,7 +22,7 @@
 import type { AnyWidget, RenderProps } from "@anywidget/types";
 import type { Snapshot, StoreMessage, ViewMessage } from "./protocol";
 import { logPanel } from "./logpanel";
-import { mirrorOf, relayView } from "./relay";
+import { recordOf, relayView, type ModelRecord } from "./relay";
 
 export interface WidgetModel {
   _uid: string;
@@ -36,25 +36,8 @@ type Model = Pick<RenderProps<WidgetModel>, "model">["model"];
 
 export const DISCONNECTED_TEXT = "Disconnected from the kernel: re-run the cell to reconnect";
 
-/**
- * Whether a model's kernel/comm is gone, per model `_uid` (hosts hand every display
- * a new proxy), so a display made after the fact starts disconnected too.
- */
-type Liveness = { gone: boolean; views: Set<() => void> };
-const liveness = new Map<string, Liveness>();
-
-function livenessOf(model: Model): Liveness {
-  const uid = String(model.get("_uid") || "");
-  let live = uid ? liveness.get(uid) : undefined;
-  if (!live) {
-    live = { gone: false, views: new Set() };
-    if (uid) liveness.set(uid, live);
-  }
-  return live;
-}
-
 /** Mark the model's link gone and tell every display of it (once). */
-function markGone(live: Liveness): void {
+function markGone(live: ModelRecord): void {
   if (live.gone) return;
   live.gone = true;
   live.views.forEach((fn) => fn());
@@ -124,22 +107,19 @@ function disconnectedBanner(): HTMLElement {
 
 /** Make the model's mirror as soon as the model exists, so it hears every batch. */
 function initialize({ model }: { model: Model }): () => void {
-  const { forget } = mirrorOf(model);
-  const live = livenessOf(model);
+  const { record: live, forget } = recordOf(model);
   watchHost(model, () => markGone(live));
   const unwatch = watchSession(model, () => markGone(live));
   return () => {
     markGone(live); // anywidget calls this when the model is destroyed (its comm closed)
     unwatch();
     forget();
-    const uid = String(model.get("_uid") || "");
-    if (liveness.get(uid) === live) liveness.delete(uid);
   };
 }
 
 function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): () => void {
-  const { mirror } = mirrorOf(model);
-  const live = livenessOf(model);
+  const { record: live } = recordOf(model);
+  const mirror = live.mirror;
   el.classList.add("pytonium-lab-view");
   if (!el.style.position) el.style.position = "relative"; // the banner's box
   const iframe = document.createElement("iframe");

@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
 import { pageSource, reportPageLog, RUNTIME_URL, type LogEntry } from "../src/pagelog";
-import { withNamedMissing } from "../src/unknownapi";
 
 function fakeWindow() {
   const target = new EventTarget() as EventTarget & { console: Console };
@@ -96,19 +95,6 @@ describe("the page's errors reach the store side", () => {
     reportPageLog(win, send);
     win.console.error("once");
     expect(send).toHaveBeenCalledTimes(1);
-  });
-});
-
-describe("APIs of the original Pytonium that are not provided", () => {
-  const api = withNamedMissing({ appState: { getState: () => 1 } });
-  it("throw a TypeError naming them when called", () => {
-    const P = api as unknown as { callFunction: () => void; myapi: { fn: () => void } };
-    expect(() => P.callFunction()).toThrow(/Pytonium\.callFunction is not provided by pytonium_lab: only Pytonium\.appState/);
-    expect(() => P.myapi.fn()).toThrow(/Pytonium\.myapi\.fn is not provided/);
-  });
-  it("leave what exists alone", () => {
-    expect(api.appState.getState()).toBe(1);
-    expect((api as unknown as { then?: unknown }).then).toBeUndefined(); // not mistaken for a promise
   });
 });
 

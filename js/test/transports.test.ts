@@ -105,6 +105,16 @@ describe("WebSocket transport", () => {
     expect(hellos).toEqual([1, 0, 0, 1]);
   });
 
+  it("says when the socket closed, so calls in flight fail (their link is gone)", () => {
+    const { transport, sockets } = socketSetup();
+    const closed = vi.fn();
+    transport.connect({ open: vi.fn(), message: vi.fn(), closed });
+    sockets[0].open();
+    expect(closed).not.toHaveBeenCalled();
+    sockets[0].close();
+    expect(closed).toHaveBeenCalledTimes(1);
+  });
+
   it("caps the backoff", () => {
     const { transport, timers, runNext, sockets } = socketSetup();
     transport.connect({ open: vi.fn(), message: vi.fn() });

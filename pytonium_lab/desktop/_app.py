@@ -266,6 +266,7 @@ def run_app(
     from jupyter_client.manager import KernelManager
 
     from ._backends import resolve_backend
+    from ._engines import BACKEND_ENV
 
     out = out or sys.stdout
     err = err or sys.stderr
@@ -295,8 +296,8 @@ def run_app(
     previous = signal.signal(signal.SIGTERM, _terminate)
     app: _App | None = None
     try:
-        # PYTONIUM_LAB_BACKEND: ``Pytonium(backend="auto")`` opens a window in this kernel, not an inline view.
-        manager.start_kernel(cwd=str(path.parent), env={**os.environ, "PYTONIUM_LAB_BACKEND": engine})
+        # $PYTONIUM_LAB_BACKEND: ``Pytonium(backend="auto")`` opens a window in this kernel, not an inline view.
+        manager.start_kernel(cwd=str(path.parent), env={**os.environ, BACKEND_ENV: engine})
         client = manager.client()
         client.start_channels()
         client.wait_for_ready(timeout=READY_TIMEOUT)

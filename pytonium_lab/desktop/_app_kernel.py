@@ -27,6 +27,7 @@ import threading
 import time
 from typing import Any
 
+from .._where import ipython_shell, jupyter_kernel
 from ._backends import WindowProcess
 from ._window import observe_windows
 
@@ -131,12 +132,10 @@ def install(width: int | None = None, height: int | None = None, backend: str = 
     global _installed
     if _installed is not None:
         raise RuntimeError("pytonium-lab app: the kernel is set up already")
-    from IPython import get_ipython
-
     from ..widget import StateWidget
 
-    shell = get_ipython()
-    if shell is None or getattr(shell, "kernel", None) is None:
+    shell = ipython_shell()
+    if jupyter_kernel() is None:
         raise RuntimeError("pytonium-lab app: install() runs in the app's ipykernel only")
     displays = _Displays(width, height, backend)
     formatter = shell.display_formatter.ipython_display_formatter

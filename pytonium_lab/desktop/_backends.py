@@ -316,16 +316,19 @@ class _HostWindow(WindowProcess):
     host_script = ""
     """The host's file, next to this one."""
 
+    def host_python(self) -> str:
+        """The Python that runs the host script."""
+        return sys.executable
+
     def __init__(
         self,
-        python: str,
         url: str,
         width: int,
         height: int,
         title: str | None,
         debug: bool,
         devtools_port: int | None,
-        inject: str | None,
+        inject: str | None = None,
     ) -> None:
         if debug and not devtools_port:
             devtools_port = free_port()
@@ -345,7 +348,9 @@ class _HostWindow(WindowProcess):
         }
         host = str(Path(__file__).with_name(self.host_script))
         super().__init__(
-            [python, host, json.dumps(config)], devtools_port=devtools_port if debug else None, workdir=workdir
+            [self.host_python(), host, json.dumps(config)],
+            devtools_port=devtools_port if debug else None,
+            workdir=workdir,
         )
 
     def _on_line(self, line: bytes) -> None:
@@ -386,18 +391,6 @@ class CefWindow(_HostWindow):
     backend = "cef"
     host_script = "_cef_host.py"
 
-    def __init__(
-        self,
-        url: str,
-        width: int,
-        height: int,
-        title: str | None,
-        debug: bool,
-        devtools_port: int | None,
-        inject: str | None = None,
-    ) -> None:
-        super().__init__(sys.executable, url, width, height, title, debug, devtools_port, inject)
-
 
 class Cefpython3Window(_HostWindow):
     """CEF 66 (cefpython3) in ``_cefpython3_host.py`` on the cached Python 3.7 runtime (``setup-cef``)."""
@@ -405,19 +398,10 @@ class Cefpython3Window(_HostWindow):
     backend = "cefpython3"
     host_script = "_cefpython3_host.py"
 
-    def __init__(
-        self,
-        url: str,
-        width: int,
-        height: int,
-        title: str | None,
-        debug: bool,
-        devtools_port: int | None,
-        inject: str | None = None,
-    ) -> None:
+    def host_python(self) -> str:
         python = runtime_python()
         assert python is not None, "launch() checks the engine first"
-        super().__init__(str(python), url, width, height, title, debug, devtools_port, inject)
+        return str(python)
 
 
 class ChromiumWindow(WindowProcess):

@@ -26,8 +26,12 @@ from .._extras import install_hint
 from ._cef_runtime import runtime_python
 
 __all__ = [
+    "BACKEND_CHOICES",
+    "BACKEND_ENV",
     "CHROMIUM_NAMES",
     "ENGINES",
+    "check_backend",
+    "chosen_backend",
     "chromium_executable",
     "describe",
     "engine_problem",
@@ -40,6 +44,12 @@ log = logging.getLogger("pytonium_lab")
 
 ENGINES = ("cef", "chromium", "cefpython3")
 """Every engine, the most modern first: the order ``backend="auto"`` tries them in."""
+
+BACKEND_CHOICES = ("auto", "notebook", *ENGINES)
+"""What ``Pytonium(backend=...)`` and ``$PYTONIUM_LAB_BACKEND`` may say (``notebook``: the inline view)."""
+
+BACKEND_ENV = "PYTONIUM_LAB_BACKEND"
+"""The environment variable that chooses for ``backend="auto"`` (``pytonium-lab app`` sets it for its kernel)."""
 
 CHROMIUM_NAMES = (
     "chromium",
@@ -153,6 +163,24 @@ def require_engine(name: str) -> None:
         raise kind(why)
 
 
+def check_backend(backend: object, where: str = "backend") -> str:
+    """``backend`` when it is one of :data:`BACKEND_CHOICES`; else the one error every bad choice gets."""
+    if backend not in BACKEND_CHOICES:
+        raise ValueError(f"{where} must be one of {', '.join(map(repr, BACKEND_CHOICES))}, got {backend!r}")
+    return str(backend)
+
+
+def chosen_backend(backend: str) -> str:
+    """What ``backend`` asks for: itself, or for ``auto`` what ``$PYTONIUM_LAB_BACKEND`` says (checked), if set.
+
+    The only place that reads the variable: the window's engine and the notebook's
+    inline view follow the same choice.
+    """
+    if backend != "auto":
+        return backend
+    return check_backend(os.environ.get(BACKEND_ENV) or "auto", "$" + BACKEND_ENV)
+
+
 def resolve_engine(name: str = "auto") -> str:
     """The engine to use: ``name``, or for ``auto`` (or ``$PYTONIUM_LAB_BACKEND``) the most modern one here.
 
@@ -160,14 +188,9 @@ def resolve_engine(name: str = "auto") -> str:
     engine's fix. A named engine is returned as is (``launch`` checks it).
     """
     if name == "auto":
-        name = os.environ.get("PYTONIUM_LAB_BACKEND", "auto") or "auto"
+        name = chosen_backend(name)
         if name == "notebook":  # the inline view's choice; a window takes the best engine
             name = "auto"
-        if name not in ("auto", *ENGINES):
-            raise ValueError(
-                "$PYTONIUM_LAB_BACKEND must be 'auto', 'notebook' or one of "
-                f"{', '.join(map(repr, ENGINES))}, got {name!r}"
-            )
     if name != "auto":
         _check_name(name)
         return name

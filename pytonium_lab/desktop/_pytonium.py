@@ -21,13 +21,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .._calls import CallBinding
 from .._paths import check_scheme, resolve_inside, served_folder
+from .._protocol import reload_message
 from .._store import StateStore, Subscription
 from .._watch import FolderWatch
-from ._backends import BACKENDS, LAUNCH_MIN, WindowProcess, resolve_backend
+from .._where import jupyter_kernel, running_loop
+from ._backends import LAUNCH_MIN, WindowProcess, resolve_backend
+from ._engines import check_backend, chosen_backend
 from ._origins import injection_script, normalize_origin, origin_of
 from ._server import LoopbackServer, Session, serve
-from ._window import READY_TIMEOUT, running_loop, show, wait_connected
+from ._window import READY_TIMEOUT, show, wait_connected
 from ._window_control import WindowControls
 
 __all__ = ["Pytonium"]
@@ -37,11 +41,12 @@ log = logging.getLogger("pytonium_lab")
 _CUSTOM_URL = re.compile(r"([a-z][a-z0-9+.-]*)://(.*)", re.IGNORECASE | re.DOTALL)
 
 
-class Pytonium(WindowControls):
+class Pytonium(CallBinding, WindowControls):
     """A desktop window bound to a (possibly shared) :class:`StateStore`.
 
     The window API (``minimize_window``, ``set_window_position``, ...) is
-    :class:`~pytonium_lab.desktop._window_control.WindowControls`'.
+    :class:`~pytonium_lab.desktop._window_control.WindowControls`'; the binding
+    API (``bind_function_to_javascript``, ...) is :class:`~pytonium_lab._calls.CallBinding`'s.
     """
 
     def __init__(
@@ -52,9 +57,7 @@ class Pytonium(WindowControls):
         for name, flag in (("debug", debug), ("watch", watch)):
             if type(flag) is not bool and not (name == "watch" and flag is None):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
-        if backend not in ("auto", "notebook", *BACKENDS):
-            names = ", ".join(repr(name) for name in ("auto", "notebook", *BACKENDS))
-            raise ValueError(f"backend must be one of {names}, got {backend!r}")
+        check_backend(backend)
         self.store = store if store is not None else StateStore()
         self.backend = backend
         self.debug = debug
@@ -231,7 +234,7 @@ class Pytonium(WindowControls):
             except (OSError, ValueError) as exc:  # removed, not UTF-8, moved out: keep the last good page
                 log.warning("not reloading %s://%s after a change: %s", scheme, path, exc)
                 return
-            server.call(lambda: session.broadcast({"t": "reload"}))
+            server.call(lambda: session.broadcast(reload_message()))
 
         self._watch = FolderWatch(folder, reload)
 
@@ -303,18 +306,8 @@ class Pytonium(WindowControls):
 
 def _inline(backend: str) -> bool:
     """Whether ``backend`` means the notebook view (``auto`` does inside a Jupyter kernel)."""
-    chosen = backend if backend != "auto" else os.environ.get("PYTONIUM_LAB_BACKEND") or "auto"
-    return chosen == "notebook" or (chosen == "auto" and _in_jupyter_kernel())
-
-
-def _in_jupyter_kernel() -> bool:
-    """Whether this code runs in a Jupyter kernel (where a view can be shown inline)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+    chosen = chosen_backend(backend)
+    return chosen == "notebook" or (chosen == "auto" and jupyter_kernel() is not None)
 
 
 def _split_url(url: str) -> tuple[str, str, str]:

@@ -33,6 +33,8 @@ import tornado.web
 import tornado.websocket
 
 from .. import _protocol as proto
+from .._calls import registry_of
+from .._handoff import Handoff
 from .._link import StoreLink
 from .._page import inject_runtime
 from .._paths import OutsideFolder, check_scheme, resolve_inside, served_folder
@@ -60,15 +62,22 @@ class Session:
         self.namespaces = None if namespaces is None else list(namespaces)
         self.token = secrets.token_urlsafe(24)
         self.id = secrets.token_hex(6)  # public: names the session's URL prefix
+        self._inbox = Handoff()  # JS writes and window events, for ``loop`` or the next pump()
         self.loop = loop
         self.folders: dict[str, str] = {}
         self.origins: set[str] = set()  # other origins whose pages may connect (allow_origin)
         self.documents: dict[tuple[str, str], str] = {}
         self.sockets: set[Any] = set()
         self.connected = threading.Event()
-        self._inbox: list[Callable[[], Any]] = []
-        self._inbox_lock = threading.Lock()
-        self._drain_queued = False
+
+    @property
+    def loop(self) -> Any:
+        return self._loop
+
+    @loop.setter
+    def loop(self, loop: Any) -> None:
+        self._loop = loop
+        self._inbox.loop = None if loop is None or loop == "server" else loop
 
     def add_folder(self, scheme: str, folder: str) -> None:
         self.folders[check_scheme(scheme)] = served_folder(scheme, folder)
@@ -77,14 +86,14 @@ class Session:
         """Serve an HTML string at ``/{scheme}/{path}`` (pages given as text)."""
         self.documents[(check_scheme(scheme), path)] = html
 
-    def broadcast(self, message: dict[str, Any]) -> None:
+    def broadcast(self, message: proto.StoreMessage) -> None:
         """Send ``message`` to every page of this session (e.g. ``reload``; call on the server thread)."""
         for socket_handler in list(self.sockets):
             socket_handler.send(message)
 
     def deliver(self, link: StoreLink, message: dict[str, Any]) -> None:
         # hello and log run no user code: answered on the server thread, even before a pump.
-        if message.get("t") in ("hello", "log") or self.loop == "server":
+        if proto.runs_no_user_code(message) or self.loop == "server":
             link.receive(message)
             return
         self.post(functools.partial(link.receive, message))
@@ -98,32 +107,13 @@ class Session:
         if self.loop == "server":
             job()
             return
-        with self._inbox_lock:
-            self._inbox.append(job)
-            if self.loop is None or self._drain_queued:
-                return
-            self._drain_queued = True
-        # One wake-up of the user's loop per run of messages, not one per message:
-        # a burst of 20k JS writes would otherwise thrash the two threads.
-        try:
-            self.loop.call_soon_threadsafe(self._drain)
-        except RuntimeError:  # the loop was closed: queued messages wait for a pump
+        if not self._inbox.post(job):
+            self._inbox.loop = None  # from now on: queued for update_message_loop(), as said once
             log.warning("the session's event loop is closed; JS writes wait for update_message_loop()")
-
-    def _drain(self) -> None:
-        with self._inbox_lock:
-            self._drain_queued = False
-        self.pump()
 
     def pump(self) -> int:
         """Apply queued JS messages (and posted jobs) on the calling thread; returns how many."""
-        if not self._inbox:
-            return 0
-        with self._inbox_lock:
-            inbox, self._inbox = self._inbox, []
-        for job in inbox:
-            job()
-        return len(inbox)
+        return self._inbox.pump()
 
     def close_sockets(self) -> None:
         """Close every WebSocket of this session (call on the server thread)."""
@@ -231,11 +221,11 @@ class _Socket(tornado.websocket.WebSocketHandler):
         )
         session.sockets.add(self)
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: proto.StoreMessage) -> None:
         """Send one message to this page (any thread)."""
         self._send(message)
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, message: proto.StoreMessage) -> None:
         text = proto.encode(message)
         if threading.get_ident() == self.server.thread_id:
             self._write(text)
@@ -259,7 +249,7 @@ class _Socket(tornado.websocket.WebSocketHandler):
         session, link = self.view_session, self.link
         if session is not None and link is not None:
             session.deliver(link, message)
-            if message.get("t") == "hello":
+            if proto.is_hello(message):
                 session.connected.set()
 
     def on_close(self) -> None:
@@ -375,9 +365,16 @@ class LoopbackServer:
     def ws_url(self, session: Session) -> str:
         return f"ws://127.0.0.1:{self.port}/_pytonium/ws?token={session.token}"
 
-    def runtime_config(self, session: Session) -> dict[str, str]:
-        """``window.__PYTONIUM_CONFIG__`` for a page of ``session`` (served here or of an allowed origin)."""
-        return {"transport": "websocket", "url": self.ws_url(session), "token": session.token}
+    def runtime_config(self, session: Session) -> dict[str, Any]:
+        """``window.__PYTONIUM_CONFIG__`` for a page of ``session`` (served here or of an allowed origin).
+
+        It names the bound functions, so a page's scripts find them before it is connected.
+        """
+        config: dict[str, Any] = {"transport": "websocket", "url": self.ws_url(session), "token": session.token}
+        functions = registry_of(session.store).functions()
+        if functions:
+            config["functions"] = functions
+        return config
 
 
 _server: LoopbackServer | None = None

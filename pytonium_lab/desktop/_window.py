@@ -7,7 +7,6 @@ writes run on the kernel's event loop.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -15,10 +14,11 @@ from collections.abc import Callable, Iterable
 
 from .._page import locate_page, runtime_source
 from .._store import StateStore
+from .._where import running_loop
 from ._backends import WindowProcess, launch, resolve_backend
 from ._server import LoopbackServer, Session, serve
 
-__all__ = ["WindowHandle", "observe_windows", "open_window", "running_loop", "show", "wait_connected"]
+__all__ = ["WindowHandle", "observe_windows", "open_window", "show", "wait_connected"]
 
 log = logging.getLogger("pytonium_lab")
 
@@ -34,14 +34,6 @@ def observe_windows(callback: Callable[[WindowProcess], None]) -> None:
     opened them (``open_window``, ``Pytonium.initialize``, a displayed widget).
     """
     _observers.append(callback)
-
-
-def running_loop() -> asyncio.AbstractEventLoop | None:
-    """The asyncio loop running on this thread (a Jupyter kernel's), if any."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def show(

@@ -46,7 +46,7 @@ def test_queued_writes_wait_for_the_pump(store_and_handler):
     view = connect(session)
     try:
         view.send({"t": "set", "view": VIEW, "ns": "s", "key": "k", "value": 1, "id": 1})
-        wait_for(lambda: session._inbox, 5, "the write to be queued")
+        wait_for(lambda: len(session._inbox), 5, "the write to be queued")
         assert store.get_state("s", "k") is None and handler.calls == []
         assert session.pump() == 1
         assert handler.calls == [("k", 1, threading.current_thread().name)]

@@ -17,16 +17,16 @@ import pytest
 JS = Path(__file__).resolve().parents[2] / "js"
 
 
-def build_driver(out_dir: Path) -> Path:
-    """Bundle the driver (fails loudly when node or the JS tool chain is missing)."""
+def build_driver(out_dir: Path, source: str = "views.ts") -> Path:
+    """Bundle the driver ``js/test/fuzz/<source>`` (fails loudly when node or the JS tool chain is missing)."""
     esbuild = JS / "node_modules" / ".bin" / "esbuild"
     if shutil.which("node") is None or not esbuild.exists():
         pytest.fail("node and js/node_modules are needed: run scripts/setup.sh")
-    bundle = out_dir / "views.mjs"
+    bundle = out_dir / (Path(source).stem + ".mjs")
     subprocess.run(
         [
             str(esbuild),
-            str(JS / "test" / "fuzz" / "views.ts"),
+            str(JS / "test" / "fuzz" / source),
             "--bundle",
             "--platform=node",
             "--format=esm",

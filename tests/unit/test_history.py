@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from IPython.lib.pretty import pretty
 
 from pytonium_lab import Change, StateStore
-from pytonium_lab._history import MAX_ROWS, HistoryEntry, same
+from pytonium_lab._history import HistoryEntry, same
+from pytonium_lab._table import MAX_ROWS
 
 
 def test_history_keeps_changes_with_time_and_the_value_they_replaced() -> None:
@@ -293,7 +294,7 @@ def test_html_table_shows_escaped_shortened_json_with_origin_and_revision() -> N
 
 
 def test_table_follows_removals_and_caps_its_rows() -> None:
-    store = StateStore(history=0)  # origin and revision do not need the history
+    store = StateStore(history=MAX_ROWS + 7)
     for i in range(MAX_ROWS + 5):
         store.set_state("n", f"k{i}", i)
     store.remove_state("n", "k0")
@@ -304,7 +305,26 @@ def test_table_follows_removals_and_caps_its_rows() -> None:
     text = pretty(store)
     assert text.startswith(f"StateStore revision={MAX_ROWS + 7}, {MAX_ROWS + 5} keys\n  n.k1 = 1  (python, r2)")
     assert text.endswith("\u2026 and 5 more keys")
-    assert store._last["n"]["k0"][4:] == ("view:2", MAX_ROWS + 7)
+    few = StateStore()
+    few.set_state("n", "k0", 1)
+    few.remove_state("n", "k0")
+    few.set_state("n", "k0", "back", origin="view:2")
+    assert pretty(few) == 'StateStore revision=3, 1 key\n  n.k0 = "back"  (view:2, r3)'
+
+
+def test_the_table_reads_origin_and_revision_from_the_kept_history() -> None:
+    """Nothing is recorded for the table: a key whose last write the history no longer holds shows its value only."""
+    store = StateStore(history=2)
+    store.set_state("n", "old", 1)
+    store.set_state("n", "a", 2, origin="view:1")
+    store.set_state("n", "b", 3)
+    assert (
+        pretty(store) == "StateStore revision=3, 3 keys\n  n.old = 1\n  n.a = 2  (view:1, r2)\n  n.b = 3  (python, r3)"
+    )
+    assert '<td>old</td><td style="text-align:left"><code>1</code></td><td></td><td></td></tr>' in store._repr_html_()
+    off = StateStore(history=0)
+    off.set_state("n", "k", [1, 2])
+    assert pretty(off) == "StateStore revision=1, 1 key\n  n.k = [1, 2]"
 
 
 def test_pretty_text_of_an_empty_store() -> None:

@@ -11,6 +11,7 @@ import queue
 import sys
 import types
 import weakref
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -27,13 +28,14 @@ def fresh_state(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mm, "_hooked_kernels", weakref.WeakSet())
     monkeypatch.setattr(mm, "_widgets", weakref.WeakSet())
     monkeypatch.setattr(mm, "_taken", set())
+    monkeypatch.setattr(mm, "_delivered", OrderedDict())
     monkeypatch.setattr(mm, "_skipping", False)
 
 
 @pytest.fixture
 def no_host(monkeypatch: pytest.MonkeyPatch) -> None:
     """Plain Python: no IPython shell, not in marimo."""
-    monkeypatch.setattr(cf, "_ipython", lambda: None)
+    monkeypatch.setattr(cf, "ipython_shell", lambda: None)
     monkeypatch.setattr(mm, "running", lambda: False)
 
 
@@ -213,7 +215,7 @@ class FakeShell:
 @pytest.fixture
 def shell(monkeypatch: pytest.MonkeyPatch) -> FakeShell:
     fake = FakeShell()
-    monkeypatch.setattr(cf, "_ipython", lambda: fake)
+    monkeypatch.setattr(cf, "ipython_shell", lambda: fake)
     monkeypatch.setattr(mm, "running", lambda: False)
     return fake
 
@@ -312,7 +314,7 @@ def test_outside_any_host_links_are_kept_and_flush_all_flushes_them(no_host: Non
 def test_in_marimo_the_flush_goes_to_its_post_execution_hook(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(cf, "_ipython", lambda: None)
+    monkeypatch.setattr(cf, "ipython_shell", lambda: None)
     monkeypatch.setattr(mm, "running", lambda: True)
     hooked: list[Any] = []
     monkeypatch.setattr(mm, "on_cell_end", lambda cb: hooked.append(cb) or True)
@@ -334,7 +336,7 @@ def test_pump_host_in_marimo_pumps(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_close_with_host_in_marimo_lets_pump_see_the_widget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cf, "_ipython", lambda: None)
+    monkeypatch.setattr(cf, "ipython_shell", lambda: None)
     monkeypatch.setattr(mm, "running", lambda: True)
     widget = FakeWidget(FakeComm())
     cf.close_with_host(widget, Counter())
@@ -522,6 +524,27 @@ def test_a_pumped_message_is_skipped_when_the_kernel_reaches_its_copy(marimo_cel
     assert receive(mine) == ("handled", "t1")  # once only
     assert receive(theirs) == ("handled", "t2")
     assert marimo_cell.manager.received == [mine, theirs]
+
+
+def test_a_late_mirror_copy_of_a_message_marimo_delivered_is_dropped(marimo_cell: Any) -> None:
+    """marimo's two queues are separate pipes: the control copy can be handled between cells
+    before the mirror copy arrives. pump() must not hand that message over a second time."""
+    mine, fresh = Command("ours", "t1"), Command("ours", "t2")
+    assert marimo_cell.manager.receive_comm_message(mine) == ("handled", "t1")  # between cells, by marimo
+    marimo_cell.mirror.put_nowait(mine)  # its mirror copy, late
+    marimo_cell.mirror.put_nowait(fresh)
+    assert mm.pump() == 1
+    assert marimo_cell.comm.handled == [fresh.into_comm_payload()]
+    assert drain(marimo_cell.mirror) == []
+    assert mm._delivered == OrderedDict()  # forgotten once its late copy is seen
+
+
+def test_delivered_tokens_are_bounded(marimo_cell: Any) -> None:
+    receive = marimo_cell.manager.receive_comm_message
+    for i in range(mm.MAX_DELIVERED + 10):
+        receive(Command("ours", f"t{i}"))
+    assert len(mm._delivered) == mm.MAX_DELIVERED
+    assert next(iter(mm._delivered)) == "t10"
 
 
 def test_the_comm_managers_receive_is_wrapped_once(marimo_cell: Any) -> None:

@@ -535,3 +535,23 @@ def test_a_process_behind_the_stream_cap_resyncs_from_a_snapshot(server, stores,
     assert slow.snapshot() == writer.snapshot()
     assert any(c.origin == "resync" for c in heard)
     assert heard[-1].revision == writer.revision
+
+
+def test_each_process_offers_its_own_bound_functions_to_its_own_views(server, stores, name):
+    """Issue 16: functions are bound per store object, in the process that binds them; two
+    connections to one shared store (two processes' stores) share the state, not the functions."""
+    from pytonium_lab._calls import registry_of
+    from pytonium_lab._link import StoreLink
+
+    mine, theirs = connect(stores, server.url, name), connect(stores, server.url, name)
+    registry_of(mine).bind([(len, "count", "")], "test")
+    heard: list[dict] = []
+    link = StoreLink(theirs, heard.append)
+    try:
+        link.receive({"t": "call", "view": "view:b", "id": 1, "object": "", "name": "count", "args": [[1]]})
+        assert heard[-1]["name"] == "ReferenceError"
+        assert registry_of(theirs).functions() == []
+        mine.set_state("s", "k", 1)
+        wait_for(lambda: theirs.get_state("s", "k") == 1)
+    finally:
+        link.close()

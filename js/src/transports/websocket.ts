@@ -56,6 +56,7 @@ export function webSocketTransport(url: string, options: WebSocketOptions = {}):
       if (socket !== sock) return;
       isOpen = false;
       socket = null;
+      if (handlers!.closed) handlers!.closed();
       later(open, delay);
       delay = Math.min(delay * 2, maxDelay);
     };

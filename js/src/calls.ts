@@ -1,0 +1,266 @@
+/**
+ * Calls: `Pytonium.<object>.<name>(...args)` and `Pytonium.callFunction(name, ...args)`
+ * call a Python function bound with `bind_function_to_javascript` and return a
+ * Promise of its result (docs/protocol.md, "Calls").
+ *
+ * Every Promise settles exactly once: with the result, with the Python
+ * exception (an Error whose `name` is its class), at once for an unknown name,
+ * a wrong argument count or a value that is not a state value, with an
+ * `AbortError` when the caller's AbortSignal fires, with a `TimeoutError`
+ * after the call's timeout, or with a `DisconnectedError` when the view loses
+ * its store (nothing would answer any more). The last argument may be an
+ * AbortSignal or `Pytonium.callOptions({signal, timeout})`.
+ */
+
+import type { BoundFunction, CallMsg, StoreMessage, ViewMessage } from "./protocol";
+import { cleanValue, describe, type StateValue } from "./values";
+
+export type CallOptions = { signal?: AbortSignal; timeout?: number };
+
+/** What `Pytonium.callOptions(...)` returns: recognised only by identity, so no state value is mistaken for it. */
+export interface CallOptionsToken {
+  readonly signal?: AbortSignal;
+  readonly timeout?: number;
+}
+
+export interface CallsOptions {
+  viewId: string;
+  /** Send one message to the store (the caller chunks it). */
+  send(msg: ViewMessage): void;
+  /** The functions bound when the page was served (its config), until the store says otherwise. */
+  functions?: BoundFunction[];
+  warn?: (message: string) => void;
+  setTimeout?: (fn: () => void, ms: number) => unknown;
+  clearTimeout?: (handle: unknown) => void;
+}
+
+export interface Calls {
+  callFunction(name: string, ...args: unknown[]): Promise<StateValue>;
+  callOptions(options: CallOptions): CallOptionsToken;
+  /** `Pytonium[prop]` for a name the object itself lacks: a bound function or object, else undefined. */
+  member(prop: string): unknown;
+  has(prop: string): boolean;
+  /** Take a store message meant for calls; returns false for any other. */
+  receive(msg: StoreMessage): boolean;
+  /** The channel closed: calls in flight fail (their answers are lost). */
+  closed(): void;
+  /** The store is gone for good: calls in flight and later ones fail. */
+  disconnected(reason: string): void;
+  /** How many calls wait for an answer. */
+  readonly pending: number;
+}
+
+type Pending = { settle: (ok: boolean, value: unknown) => void };
+
+/** An Error with the given `name`, as the page's `catch` sees a Python exception. */
+export function namedError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+export function createCalls(options: CallsOptions): Calls {
+  const warn = options.warn || ((m: string) => console.warn(m));
+  const later = options.setTimeout || ((fn: () => void, ms: number) => setTimeout(fn, ms));
+  const cancelTimer = options.clearTimeout || ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  const tokens = new WeakSet<object>();
+  const pending = new Map<number, Pending>();
+  const parts = new Map<string, string[]>();
+  const warned: { [prop: string]: boolean } = {};
+  let bound: BoundFunction[] = [];
+  let members: { [prop: string]: unknown } = {};
+  let ids = 0;
+  let gone: string | null = null;
+  let queue: CallMsg[] = []; // the calls of this task: they leave together, after it
+
+  function flush(): void {
+    const out = queue.filter((m) => pending.has(m.id)); // not those given up on before they left
+    queue = [];
+    if (out.length === 1) options.send(out[0]);
+    else if (out.length > 1) options.send({ t: "calls", view: options.viewId, calls: out });
+  }
+
+  function queueCall(msg: CallMsg): void {
+    queue.push(msg);
+    if (queue.length === 1) Promise.resolve().then(flush);
+  }
+
+  function learn(functions: BoundFunction[]): void {
+    bound = Array.isArray(functions) ? functions.slice() : [];
+    const made: { [prop: string]: unknown } = {};
+    for (let i = 0; i < bound.length; i++) {
+      const b = bound[i];
+      if (!b.object) {
+        made[b.name] = caller("", b.name);
+      } else {
+        const obj = (made[b.object] as { [name: string]: unknown }) || (made[b.object] = {});
+        obj[b.name] = caller(b.object, b.name);
+      }
+    }
+    members = made;
+  }
+
+  function caller(object: string, name: string): (...args: unknown[]) => Promise<StateValue> {
+    return function (...args: unknown[]) {
+      return invoke(object, name, args);
+    };
+  }
+
+  function pathOf(object: string, name: string): string {
+    return object ? object + "." + name : name;
+  }
+
+  function find(object: string, name: string): BoundFunction | undefined {
+    for (let i = 0; i < bound.length; i++) if (bound[i].object === object && bound[i].name === name) return bound[i];
+    return undefined;
+  }
+
+  function known(): string {
+    return bound.map((b) => pathOf(b.object, b.name)).join(", ") || "none";
+  }
+
+  function isSignal(value: unknown): value is AbortSignal {
+    return typeof AbortSignal !== "undefined" && value instanceof AbortSignal;
+  }
+
+  function invoke(object: string, name: string, given: unknown[]): Promise<StateValue> {
+    const path = pathOf(object, name);
+    const args = given.slice();
+    let signal: AbortSignal | undefined;
+    let timeout: number | undefined;
+    const last = args[args.length - 1];
+    if (isSignal(last)) {
+      signal = last;
+      args.pop();
+    } else if (last !== null && typeof last === "object" && tokens.has(last as object)) {
+      signal = (last as CallOptionsToken).signal;
+      timeout = (last as CallOptionsToken).timeout;
+      args.pop();
+    }
+    return new Promise<StateValue>((resolve, reject) => {
+      if (gone !== null) {
+        return reject(namedError("DisconnectedError", "Pytonium." + path + "(): this view is disconnected from its store (" + gone + ")"));
+      }
+      const fn = find(object, name);
+      if (!fn) return reject(namedError("ReferenceError", "Pytonium." + path + " is not bound (bound: " + known() + ")"));
+      if (args.length < fn.min || (fn.max >= 0 && args.length > fn.max)) {
+        const takes = fn.max < 0 ? "at least " + fn.min : fn.min === fn.max ? String(fn.min) : fn.min + " to " + fn.max;
+        return reject(new TypeError(path + "() takes " + takes + " argument" + (takes === "1" ? "" : "s") + ", got " + args.length));
+      }
+      const clean: StateValue[] = [];
+      try {
+        for (let i = 0; i < args.length; i++) clean.push(cleanValue(path, "arguments[" + i + "]", args[i]));
+      } catch (err) {
+        return reject(err);
+      }
+      if (signal && signal.aborted) return reject(namedError("AbortError", path + "() was aborted before it was sent"));
+      const id = ++ids;
+      let timer: unknown = null;
+      const onAbort = (): void => giveUp("AbortError", path + "() was aborted");
+      function giveUp(why: string, message: string): void {
+        if (!pending.has(id)) return;
+        const queued = queue.some((m) => m.id === id);
+        settle(false, namedError(why, message));
+        if (!queued) options.send({ t: "cancel", view: options.viewId, id }); // a queued one never leaves
+      }
+      function settle(ok: boolean, value: unknown): void {
+        if (!pending.delete(id)) return;
+        if (timer !== null) cancelTimer(timer);
+        if (signal) signal.removeEventListener("abort", onAbort);
+        if (ok) resolve(value as StateValue);
+        else reject(value);
+      }
+      pending.set(id, { settle });
+      if (signal) signal.addEventListener("abort", onAbort);
+      if (typeof timeout === "number") {
+        timer = later(() => giveUp("TimeoutError", path + "() did not answer within " + timeout + " ms"), timeout);
+      }
+      queueCall({ t: "call", view: options.viewId, id, object, name, args: clean });
+    });
+  }
+
+  function failAll(name: string, message: string): void {
+    const waiting = Array.from(pending.values());
+    for (let i = 0; i < waiting.length; i++) waiting[i].settle(false, namedError(name, message));
+  }
+
+  function receive(msg: StoreMessage): boolean {
+    if (msg.t === "answers") {
+      const answers = Array.isArray(msg.answers) ? msg.answers : [];
+      for (let i = 0; i < answers.length; i++) receive(answers[i]);
+      return true;
+    }
+    if (msg.t === "functions") {
+      learn(msg.functions);
+      return true;
+    }
+    if (msg.t === "result" || msg.t === "callerror") {
+      if (msg.to !== options.viewId) return true;
+      const call = pending.get(msg.id);
+      if (!call) return true; // given up on (aborted, timed out): the answer is dropped
+      if (msg.t === "result") call.settle(true, msg.value);
+      else call.settle(false, namedError(msg.name, msg.message));
+      return true;
+    }
+    if (msg.t === "chunk") {
+      if (msg.to !== options.viewId) return true;
+      let got = parts.get(msg.cid);
+      if (!got) parts.set(msg.cid, (got = new Array<string>(msg.n)));
+      got[msg.i] = msg.data;
+      for (let i = 0; i < msg.n; i++) if (typeof got[i] !== "string") return true;
+      parts.delete(msg.cid);
+      return receive(JSON.parse(got.join("")) as StoreMessage);
+    }
+    return false;
+  }
+
+  learn(options.functions || []);
+
+  return {
+    callFunction(name: string, ...args: unknown[]): Promise<StateValue> {
+      if (typeof name !== "string" || name === "") {
+        return Promise.reject(new TypeError("Pytonium.callFunction: name must be a non-empty string, got " + describe(name)));
+      }
+      return invoke("", name, args);
+    },
+    callOptions(given: CallOptions): CallOptionsToken {
+      if (given === null || typeof given !== "object") {
+        throw new TypeError("Pytonium.callOptions: expected {signal, timeout}, got " + describe(given));
+      }
+      if (given.signal !== undefined && !isSignal(given.signal)) {
+        throw new TypeError("Pytonium.callOptions: signal must be an AbortSignal, got " + describe(given.signal));
+      }
+      if (given.timeout !== undefined && !(typeof given.timeout === "number" && given.timeout >= 0)) {
+        throw new TypeError("Pytonium.callOptions: timeout must be a number of milliseconds >= 0, got " + describe(given.timeout));
+      }
+      const token: CallOptionsToken = Object.freeze({ signal: given.signal, timeout: given.timeout });
+      tokens.add(token);
+      return token;
+    },
+    member(prop: string): unknown {
+      if (Object.prototype.hasOwnProperty.call(members, prop)) return members[prop];
+      if (!warned[prop]) {
+        warned[prop] = true;
+        warn(
+          "Pytonium." + prop + " is undefined: no Python function or object of that name is bound " +
+            "(bound: " + known() + "; bind one with bind_function_to_javascript)",
+        );
+      }
+      return undefined;
+    },
+    has(prop: string): boolean {
+      return Object.prototype.hasOwnProperty.call(members, prop);
+    },
+    receive,
+    closed() {
+      failAll("DisconnectedError", "the connection to the store closed before the call was answered");
+    },
+    disconnected(reason: string) {
+      if (gone === null) gone = reason;
+      failAll("DisconnectedError", "this view is disconnected from its store (" + reason + ")");
+    },
+    get pending() {
+      return pending.size;
+    },
+  };
+}
