@@ -5,6 +5,9 @@ function (``ExecuteFunction``) that calls a bound Python function back: the
 same Python -> JS -> Python trip the desktop bench times, with the same clock
 (``time.perf_counter``; JS timers are coarsened to 0.1 ms in Chromium 66).
 Prints one JSON line: {"round_trip_ms": [...]}.
+
+``python _cef_binding_anchor.py URL`` instead opens the bare page ``URL`` and
+runs until killed (the cold-start anchor of the cefpython3 engine).
 """
 
 import json
@@ -14,7 +17,8 @@ import time
 
 from cefpython3 import cefpython as cef
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+PAGE_URL = sys.argv[1] if len(sys.argv) > 1 and "://" in sys.argv[1] else None
+N = int(sys.argv[1]) if len(sys.argv) > 1 and PAGE_URL is None else 2000
 WARMUP = 200
 
 PAGE = """<html><body><script>
@@ -30,7 +34,10 @@ def main():
         {"remote_debugging_port": -1, "log_severity": cef.LOGSEVERITY_DISABLE},
         {"disable-gpu": "", "disable-gpu-compositing": ""},
     )
-    browser = cef.CreateBrowserSync(url="about:blank", window_title="anchor")
+    browser = cef.CreateBrowserSync(url=PAGE_URL or "about:blank", window_title="anchor")
+    if PAGE_URL is not None:
+        cef.MessageLoop()  # the bench kills it
+        return
 
     times = []
     state = {"t": 0.0}

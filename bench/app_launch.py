@@ -1,11 +1,11 @@
 """``pytonium-lab app`` launch to the first painted window, against anchors measured in the same run.
 
-    .venv/bin/python bench/app_launch.py [--backend chromium] [--runs 3]
+    .venv/bin/python bench/app_launch.py [--engines cef,chromium,cefpython3] [--runs 3]
 
 Runs ``pytonium-lab app notebooks/settings_panel.ipynb`` as a user would and
 times, from the command's start: its window mapped (python-xlib), the page's
 first paint (the page's dark body colour on the screen) and, after a WM close,
-the app's exit. Anchors, same run, same engine: the same page opened by a plain
+the app's exit, on each engine in turn. Anchors, same run, same engine: the same page opened by a plain
 Python script (``open_window``, no kernel), and a bare kernel (jupyter_client
 start to the reply of an empty cell). Starts its own Xvfb when DISPLAY is not set.
 """
@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT / "tests" / "desktop"))
 
 from desktop import start_xvfb  # bench/desktop.py  # noqa: E402
 from helpers import screenshot, top_windows, wm_close  # tests/desktop/helpers.py  # noqa: E402
+
+from pytonium_lab.desktop._engines import ENGINES, engine_problem  # noqa: E402
 
 NOTEBOOK = ROOT / "notebooks" / "settings_panel.ipynb"
 DARK = (0x1E, 0x1E, 0x24)  # settings.css: body.dark, the page's first look
@@ -94,35 +96,38 @@ def bare_kernel() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", default="chromium", help="the engine (names as Pytonium(backend=...))")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated (default: all three)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    engines = args.engines.split(",")
+    for engine in engines:
+        if engine not in ENGINES:
+            parser.error(f"unknown engine {engine!r}: expected some of {', '.join(ENGINES)}")
+        if problem := engine_problem(engine):
+            parser.error(f"the {engine} engine cannot run here: {problem}")
     xvfb = start_xvfb()
     display = os.environ["DISPLAY"]
     try:
-        print(f"pytonium-lab app launch, backend={args.backend}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
-        app_cmd = [str(COMMAND), "app", str(NOTEBOOK), "--backend", args.backend]
-        script_cmd = [sys.executable, "-c", SCRIPT, "web/settings.html", args.backend]
-        apps = [launch(app_cmd, display) for _ in range(args.runs)]
-        scripts = [launch(script_cmd, display) for _ in range(args.runs)]
+        print(f"pytonium-lab app launch, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, median of {args.runs}")
         kernels = [bare_kernel() for _ in range(args.runs)]
+        kernel = statistics.median(kernels)
+        print(f"  anchor: bare kernel start to an empty cell's reply {kernel:.2f} s")
+        for engine in engines:
+            app_cmd = [str(COMMAND), "app", str(NOTEBOOK), "--backend", engine]
+            script_cmd = [sys.executable, "-c", SCRIPT, "web/settings.html", engine]
+            apps = [launch(app_cmd, display) for _ in range(args.runs)]
+            scripts = [launch(script_cmd, display) for _ in range(args.runs)]
 
-        def med(runs: list[dict[str, float]], key: str) -> float:
-            return statistics.median(run[key] for run in runs)
+            def med(runs: list[dict[str, float]], key: str) -> float:
+                return statistics.median(run[key] for run in runs)
 
-        print(
-            f"  app:    window mapped {med(apps, 'mapped'):.2f} s, painted {med(apps, 'painted'):.2f} s, "
-            f"exit after WM close {med(apps, 'exit'):.2f} s   (median of {args.runs})"
-        )
-        print(
-            f"  anchor: plain script open_window: mapped {med(scripts, 'mapped'):.2f} s, "
-            f"painted {med(scripts, 'painted'):.2f} s"
-        )
-        print(f"  anchor: bare kernel start to an empty cell's reply {statistics.median(kernels):.2f} s")
-        print(
-            f"  ratio app / plain script (painted): {med(apps, 'painted') / med(scripts, 'painted'):.2f}; "
-            f"app - script - kernel: {med(apps, 'painted') - med(scripts, 'painted') - statistics.median(kernels):+.2f} s"
-        )
+            print(
+                f"  {engine:<10} app: mapped {med(apps, 'mapped'):.2f} s, painted {med(apps, 'painted'):.2f} s, "
+                f"exit after WM close {med(apps, 'exit'):.2f} s; plain script open_window: "
+                f"mapped {med(scripts, 'mapped'):.2f} s, painted {med(scripts, 'painted'):.2f} s; "
+                f"ratio app / script (painted) {med(apps, 'painted') / med(scripts, 'painted'):.2f}, "
+                f"app - script - kernel {med(apps, 'painted') - med(scripts, 'painted') - kernel:+.2f} s"
+            )
     finally:
         if xvfb is not None:
             xvfb.terminate()

@@ -1,14 +1,17 @@
-"""Desktop window benchmark: latency, bursts and cold start, against a raw CEF anchor.
+"""Desktop window benchmark on every engine in one run, each against its raw anchors measured in the same run.
 
-    .venv/bin/python bench/desktop.py [--backend cef|chromium] [--n 1000]
+    .venv/bin/python bench/desktop.py [--engines cef,chromium,cefpython3] [--n 500] [--starts 5]
 
-Times Python ``set_state`` -> JS event -> JS ``setState`` -> Python handler
-round trips (one-way halves from the shared wall clock), event-driven (an
-asyncio loop receives the page's writes, as in a Jupyter kernel) and in the
-spec's 16 ms ``update_message_loop`` pump loop; burst throughput both ways;
-window cold start to ``PytoniumReady``. In the same run, the anchor: a raw
-cefpython3 JS-binding round trip on the CEF runtime, and the ratios.
-Starts its own Xvfb when DISPLAY is not set.
+Per engine (cef = CEF 131, chromium = system chromium --app, cefpython3 = CEF 66):
+Python ``set_state`` -> JS event -> JS ``setState`` -> Python handler round
+trips (one-way halves from the shared wall clock), event-driven (an asyncio
+loop receives the page's writes, as in a Jupyter kernel) and in the spec's
+16 ms ``update_message_loop`` pump loop; burst throughput both ways; window
+cold start, ``initialize()`` to ``PytoniumReady`` heard by Python. Anchors,
+same run, same engine binary with nothing of pytonium_lab (``_bare.py``): a bare
+page's start to its WebSocket open, and a bare WebSocket echo's round trip;
+plus the raw cefpython3 JS-binding round trip (``_cef_binding_anchor.py``).
+Prints the ratios. Starts its own Xvfb when DISPLAY is not set.
 """
 
 from __future__ import annotations
@@ -24,8 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _bare import measure as bare_anchor  # bench/_bare.py
+
 from pytonium_lab import Pytonium
 from pytonium_lab.desktop._cef_runtime import runtime_python
+from pytonium_lab.desktop._engines import ENGINES, engine_problem
 
 PAGE = """<!DOCTYPE html><html><head><title>bench</title></head><body><script>
 function now() { return performance.timeOrigin + performance.now(); }
@@ -200,43 +206,70 @@ def start_xvfb() -> subprocess.Popen | None:
     return proc
 
 
+def one_engine(web: str, engine: str, args: argparse.Namespace) -> dict:
+    """Every measurement of ``engine``, its bare anchors right after (same load)."""
+    ev = asyncio.run(event_driven(web, engine, args.n))
+    pump = pump_loop(web, engine, args.pump_n)
+    starts = cold_starts(web, engine, args.starts)
+    bare_starts, bare_rt = bare_anchor(engine, args.starts, args.n)
+    print(f"{engine}:")
+    print(line("round trip Py->JS->Py (asyncio)", ev["rt"]))
+    print(line("one way Python set_state -> JS event", ev["there"]))
+    print(line("one way JS setState -> Py handler", ev["back"]))
+    print(line("round trip in the 16 ms pump loop", pump))
+    print(line("anchor: bare WebSocket echo", bare_rt))
+    print(f"  burst Python->JS: {ev['py_js'][0]:9.0f} changes/s ({ev['py_js'][1]} JS events after coalescing)")
+    print(f"  burst JS->Python: {ev['js_py'][0]:9.0f} changes/s ({ev['js_py'][1]} handler calls)")
+    print(f"  cold start initialize() -> PytoniumReady: {spread(starts)}")
+    print(f"  anchor: bare page start -> WebSocket open: {spread(bare_starts)}")
+    return {
+        "rt": ev["rt"],
+        "start": statistics.median(starts),
+        "bare_start": statistics.median(bare_starts),
+        "bare_rt": bare_rt,
+    }
+
+
+def spread(times: list[float]) -> str:
+    return f"median {statistics.median(times):.0f} ms (min {min(times):.0f}, max {max(times):.0f}, n={len(times)})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", default="cef", choices=["cef", "chromium"])
-    parser.add_argument("--n", type=int, default=1000, help="round trips per measurement")
-    parser.add_argument("--pump-n", type=int, default=100)
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated (default: all three)")
+    parser.add_argument("--n", type=int, default=500, help="round trips per measurement")
+    parser.add_argument("--pump-n", type=int, default=50)
     parser.add_argument("--starts", type=int, default=5)
     args = parser.parse_args()
+    engines = args.engines.split(",")
+    for engine in engines:
+        if engine not in ENGINES:
+            parser.error(f"unknown engine {engine!r}: expected some of {', '.join(ENGINES)}")
+        if problem := engine_problem(engine):
+            parser.error(f"the {engine} engine cannot run here: {problem}")
     xvfb = start_xvfb()
     web = tempfile.mkdtemp(prefix="pytonium-bench-")
     Path(web, "index.html").write_text(PAGE)
     try:
-        print(f"desktop bench, backend={args.backend}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
-        ev = asyncio.run(event_driven(web, args.backend, args.n))
-        print("event-driven (asyncio loop):")
-        print(line("round trip Py->JS->Py", ev["rt"]))
-        print(line("one way Python set_state -> JS event", ev["there"]))
-        print(line("one way JS setState -> Py handler", ev["back"]))
-        print(f"  burst Python->JS: {ev['py_js'][0]:9.0f} changes/s ({ev['py_js'][1]} JS events after coalescing)")
-        print(f"  burst JS->Python: {ev['js_py'][0]:9.0f} changes/s ({ev['js_py'][1]} handler calls)")
-        pump = pump_loop(web, args.backend, args.pump_n)
-        print("16 ms pump loop (update_message_loop + sleep(0.016)):")
-        print(line("round trip Py->JS->Py", pump))
-        starts = cold_starts(web, args.backend, args.starts)
-        print(
-            f"cold start, initialize() -> PytoniumReady seen by Python: median {statistics.median(starts):.0f} ms"
-            f" (min {min(starts):.0f}, max {max(starts):.0f}, n={len(starts)})"
-        )
+        print(f"desktop bench, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, n={args.n}, starts={args.starts}")
+        results = {engine: one_engine(web, engine, args) for engine in engines}
         raw = anchor(args.n)
-        if raw is None:
-            print("anchor: no CEF runtime (run `pytonium-lab setup-cef`)")
-            return
-        print("anchor, raw cefpython3 JS binding (Python ExecuteFunction -> JS -> bound Python function):")
-        print(line("round trip", raw))
+        if raw is not None:
+            print(line("anchor: raw cefpython3 JS binding round trip", raw))
+        print("\nsummary (medians; ratio = pytonium_lab / bare engine, same run):")
         print(
-            f"ratios vs anchor: p50 {pct(ev['rt'], 0.5) / pct(raw, 0.5):.2f}x (goal <= 2x), "
-            f"p99 {pct(ev['rt'], 0.99) / pct(raw, 0.99):.2f}x; pump-loop p50 {pct(pump, 0.5) / pct(raw, 0.5):.1f}x"
+            f"  {'engine':<11} {'start':>8} {'bare':>8} {'ratio':>6}   {'rt p50':>8} {'p99':>7} {'bare ws':>8} {'ratio':>6}",
+            end="",
         )
+        print(f" {'vs binding':>10}" if raw is not None else "")
+        for engine, r in results.items():
+            rt, bare = pct(r["rt"], 0.5), pct(r["bare_rt"], 0.5)
+            print(
+                f"  {engine:<11} {r['start']:6.0f}ms {r['bare_start']:6.0f}ms {r['start'] / r['bare_start']:5.2f}x"
+                f"   {rt:6.3f}ms {pct(r['rt'], 0.99):5.2f}ms {bare:6.3f}ms {rt / bare:5.2f}x",
+                end="",
+            )
+            print(f" {rt / pct(raw, 0.5):9.2f}x" if raw is not None else "")
     finally:
         shutil.rmtree(web, ignore_errors=True)
         if xvfb is not None:

@@ -6,7 +6,8 @@ the engine forked) and report their end promptly: a CEF host says
 reports its page target destroyed (its process exits 0.1-1 s later). An
 engine that hangs or is stopped is noticed too: a CEF host beats every 0.5 s
 from its UI thread, chromium answers a DevTools ping every second, and
-:data:`HANG_AFTER` seconds of silence count as a hang (the group is killed).
+:data:`HANG_AFTER` seconds of silence count as a hang (the group is killed;
+``$PYTONIUM_LAB_HANG_AFTER`` changes it, see :func:`hang_limits`).
 Nothing here knows about state: a window only loads a URL. Which engines
 exist and work here is ``_engines``' business.
 """
@@ -47,6 +48,25 @@ HANG_AFTER = 5.0
 
 START_GRACE = 10.0
 """Seconds an engine may take before its first word (loading CEF, starting its UI thread)."""
+
+HANG_ENV = "PYTONIUM_LAB_HANG_AFTER"
+"""Sets :data:`HANG_AFTER` (seconds) for windows opened from then on; the start grace is twice it.
+More on a slow machine, less where a hang must show sooner (the fault tests use 1.5)."""
+
+
+def hang_limits() -> tuple[float, float]:
+    """``(hang_after, start_grace)`` in seconds: the defaults, or ``$PYTONIUM_LAB_HANG_AFTER`` and twice it."""
+    raw = os.environ.get(HANG_ENV, "").strip()
+    if not raw:
+        return HANG_AFTER, START_GRACE
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 1.0 <= seconds <= 3600:  # near a beat's period (0.5 s) a busy engine would count as hung
+        raise ValueError(f"${HANG_ENV} must be a number of seconds between 1 and 3600, got {raw!r}")
+    return seconds, 2 * seconds
+
 
 LAUNCH_MIN = 50
 """The smallest size (px) an engine is started with. Smaller windows (a 36 px status bar) are
@@ -185,6 +205,7 @@ class WindowProcess:
         self.ready = threading.Event()
         self._heard: float | None = None  # monotonic time of the engine's last word
         self._started = time.monotonic()
+        self.hang_after, self.start_grace = hang_limits()
         threading.Thread(target=self._watch, name=f"pytonium-{self.backend}-watch", daemon=True).start()
         threading.Thread(target=self._watch_hang, name=f"pytonium-{self.backend}-hang", daemon=True).start()
 
@@ -215,9 +236,9 @@ class WindowProcess:
                 continue
             now = time.monotonic()
             if self._heard is None:
-                silent, limit = now - self._started, START_GRACE
+                silent, limit = now - self._started, self.start_grace
             else:
-                silent, limit = now - self._heard, HANG_AFTER
+                silent, limit = now - self._heard, self.hang_after
             if silent > limit:
                 when = "since it started" if self._heard is None else "after it ran"
                 self.hung = (
@@ -449,16 +470,17 @@ class ChromiumWindow(WindowProcess):
             self.devtools_port = self._read_devtools_port(Path(workdir, "profile", "DevToolsActivePort"))
 
     def _ping(self) -> None:
-        """Ask chromium something every second: its answers are the beats ``_watch_hang`` listens for."""
+        """Ask chromium something every second (more often for a short hang limit): its answers are
+        the beats ``_watch_hang`` listens for."""
         while self._alive:
             try:
-                self._pipe.call("Browser.getVersion", timeout=HANG_AFTER + 1)
+                self._pipe.call("Browser.getVersion", timeout=self.hang_after + 1)
             except (TimeoutError, FutureTimeout):
                 continue  # silent: _watch_hang decides
             except RuntimeError:
                 return  # the pipe is closed: the exit tells
             self._heard = time.monotonic()
-            time.sleep(1.0)
+            time.sleep(min(1.0, self.hang_after / 4))
 
     def _on_devtools_event(self, method: str, params: dict[str, Any]) -> None:
         """Track the window's pages: when the last one is gone, the user closed the window."""
@@ -476,7 +498,8 @@ class ChromiumWindow(WindowProcess):
         except RuntimeError as exc:
             tail = self.error_tail()
             self.close(0)
-            raise RuntimeError(f"chromium could not open {url!r} with the runtime in place: {exc}\n{tail}") from None
+            why = self.hung or exc  # a stopped chromium shows no page either: say that it hung
+            raise RuntimeError(f"chromium could not open {url!r} with the runtime in place: {why}\n{tail}") from None
 
     def navigate(self, url: str, inject: str | None = None, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -541,6 +564,7 @@ def launch(
             "run under a desktop session or Xvfb (e.g. `xvfb-run python app.py`)"
         )
     engine = resolve_engine(backend)
+    hang_limits()  # a bad $PYTONIUM_LAB_HANG_AFTER fails before any file or pipe is made
     for name, number in (("width", width), ("height", height)):
         if type(number) is not int or not LAUNCH_MIN <= number <= 16384:
             raise ValueError(f"{name} must be an int between {LAUNCH_MIN} and 16384, got {number!r}")

@@ -31,7 +31,7 @@ from ._backends import LAUNCH_MIN, WindowProcess, resolve_backend
 from ._engines import check_backend, chosen_backend
 from ._origins import injection_script, normalize_origin, origin_of
 from ._server import LoopbackServer, Session, serve
-from ._window import READY_TIMEOUT, show
+from ._window import READY_TIMEOUT, show, wait_connected
 from ._window_control import WindowControls
 
 __all__ = ["Pytonium"]
@@ -208,8 +208,16 @@ class Pytonium(CallBinding, WindowControls):
             if ours:
                 inject = injection_script(server.runtime_config(session), self._origins)
         session.connected.clear()
-        window.navigate(page, inject)
-        if ours and not session.connected.wait(READY_TIMEOUT):
+        try:
+            window.navigate(page, inject)
+        except RuntimeError as exc:
+            raise RuntimeError(f"load_url({url!r}) on the {window.backend} engine: {window.hung or exc}") from None
+        if ours and not wait_connected(session, window):
+            if not window.is_alive():
+                why = window.hung or "the window closed"
+                raise RuntimeError(
+                    f"load_url({url!r}): the {window.backend} window ended before the page connected: {why}"
+                )
             log.warning("load_url(%r): the page did not connect within %.0f s", url, READY_TIMEOUT)
         self._stop_watching()
         if self.watch and scheme in self._folders:

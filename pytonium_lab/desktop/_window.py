@@ -18,7 +18,7 @@ from .._where import running_loop
 from ._backends import WindowProcess, launch, resolve_backend
 from ._server import LoopbackServer, Session, serve
 
-__all__ = ["WindowHandle", "observe_windows", "open_window", "show"]
+__all__ = ["WindowHandle", "observe_windows", "open_window", "show", "wait_connected"]
 
 log = logging.getLogger("pytonium_lab")
 
@@ -65,10 +65,8 @@ def show(
         window = launch(backend, url, width, height, title=title, debug=debug, inject=inject)
         if not wait:
             return _opened(window)
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline and window.is_alive():
-            if session.connected.wait(0.02):
-                return _opened(window)
+        if wait_connected(session, window):
+            return _opened(window)
         if window.is_alive():
             log.warning("the %s window did not connect within %.0f s; going on", window.backend, READY_TIMEOUT)
             return _opened(window)
@@ -84,6 +82,16 @@ def show(
             raise RuntimeError(why)
         log.warning("%s\nstarting it once more", why)
     raise AssertionError("unreachable")
+
+
+def wait_connected(session: Session, window: WindowProcess, timeout: float = READY_TIMEOUT) -> bool:
+    """Wait until the window's page connects (``session.connected``); ``False`` at the timeout or as soon
+    as the window is gone (closed, crashed, or killed as hung): a dead engine never keeps the caller waiting."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and window.is_alive():
+        if session.connected.wait(0.02):
+            return True
+    return False
 
 
 def _opened(window: WindowProcess) -> WindowProcess:

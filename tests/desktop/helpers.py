@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import time
 import urllib.request
 from collections.abc import Callable
@@ -234,6 +235,15 @@ def group_pids(pgid: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 pass
     return pids
+
+
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on loopback ``port``."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return False
+    return True
 
 
 def listening_ports(pids: list[int]) -> set[int]:

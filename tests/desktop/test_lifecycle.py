@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from pytonium_lab import Pytonium, StateStore
 from pytonium_lab.desktop._server import get_server
 
-from .helpers import SHOWN, DevTools, demo_page, group_pids, listening_ports, wait_for, wm_close
+from .helpers import SHOWN, DevTools, demo_page, group_pids, listening_ports, port_open, wait_for, wm_close
 
 pytestmark = pytest.mark.e2e
 
@@ -108,14 +107,6 @@ def test_two_windows_share_one_store(web, backend, closing):
     finally:
         ta.close()
         tb.close()
-
-
-def port_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
-        return False
-    return True
 
 
 def test_the_last_window_closes_the_servers_port_and_a_later_one_opens_it_again(web, backend, closing, xvfb):

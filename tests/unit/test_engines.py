@@ -83,3 +83,17 @@ def test_environment_variable_and_bad_names(monkeypatch):
     for bad in ("webkit", "", None):
         with pytest.raises(ValueError, match="unknown window engine"):
             engine_problem(bad)  # type: ignore[arg-type]
+
+
+def test_hang_limit_knob(monkeypatch):
+    from pytonium_lab.desktop._backends import HANG_AFTER, START_GRACE, hang_limits, launch
+
+    monkeypatch.delenv("PYTONIUM_LAB_HANG_AFTER", raising=False)
+    assert hang_limits() == (HANG_AFTER, START_GRACE) == (5.0, 10.0)
+    monkeypatch.setenv("PYTONIUM_LAB_HANG_AFTER", "1.5")
+    assert hang_limits() == (1.5, 3.0)  # the start grace is twice it
+    monkeypatch.setenv("DISPLAY", ":0")  # launch checks the knob before it starts anything
+    for bad in ("soon", "0.2", "nan", "-3", "1e9"):
+        monkeypatch.setenv("PYTONIUM_LAB_HANG_AFTER", bad)
+        with pytest.raises(ValueError, match=r"\$PYTONIUM_LAB_HANG_AFTER must be a number of seconds between 1"):
+            launch("chromium", "about:blank", 400, 300)
