@@ -89,13 +89,18 @@ def test_a_write_queued_behind_a_batch_is_acked_with_its_own_change(store):
 
 def test_first_change_is_sent_at_once_then_bursts_coalesce(store):
     wire = Wire()
-    link = StoreLink(store, wire, interval=0.05)
+    # The interval is long enough that the 2,000 writes fit in it even on a loaded CI machine
+    # (about 6 ms unloaded; with 0.05 s they did not always, and the burst split in two).
+    link = StoreLink(store, wire, interval=1.0)
     store.set_state("ns", "a", 0)
     assert [m["seq"] for m in wire.of("batch")] == [1]
+    started = time.monotonic()
     for i in range(1, 1000):
         store.set_state("ns", "a", i)
         store.set_state("ns", "b", -i)
-    deadline = time.monotonic() + 2
+    assert time.monotonic() - started < 1.0, "the writes took longer than the interval: nothing to coalesce"
+    assert len(wire.of("batch")) == 1, "nothing leaves before the interval ends"
+    deadline = time.monotonic() + 3
     while len(wire.of("batch")) < 2 and time.monotonic() < deadline:
         time.sleep(0.005)
     batches = wire.of("batch")
