@@ -180,6 +180,7 @@ class ClassFiles(_Files):
     """The page and its folder, as the desktop serves them, plus the client's identity cookie."""
 
     server: ClassServer
+    token_leaves_the_url = False
 
     def get(self, session_id: str, scheme: str, path: str) -> None:
         name = f"{CLIENT_COOKIE}_{session_id}"

@@ -9,8 +9,9 @@ window belongs to a :class:`Session` with its own secret token, store and
 folders; a request without the right token, or a WebSocket from another
 origin, gets 403. A session's files live under ``/_s/{session id}/``: the token
 arrives in the first URL and is kept in an HttpOnly SameSite=Strict cookie
-scoped to that path, so relative assets load and two windows of one process
-never read each other's cookie.
+scoped to that path (the first URL then redirects to itself without the token,
+so no window title or history entry shows it), so relative assets load and two
+windows of one process never read each other's cookie.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import tornado.httpserver
 import tornado.ioloop
@@ -152,24 +153,40 @@ class _Base(tornado.web.RequestHandler):
 class _Files(_Base):
     """``/{scheme}/{path}``: a file of the session's folder; HTML gets the runtime."""
 
+    token_leaves_the_url = True
+    """Answer a request that carries the token with a redirect to the same URL without it.
+
+    Engines title a page without ``<title>`` (and every page while it loads) by its
+    address; once the token is in the cookie, no address the window shows holds it.
+    A class's page keeps it (its URL is given out, and is opened from other sites,
+    whose navigations would not carry a SameSite=Strict cookie through a redirect)."""
+
     def get(self, session_id: str, scheme: str, path: str) -> None:
         session = self.session(session_id)
         if session is None:
             return self.refuse(403, "missing or wrong token")
+        document = session.documents.get((scheme, path))
+        target = None
+        if document is None:
+            folder = session.folders.get(scheme)
+            if folder is None:
+                return self.refuse(404, f"no custom scheme {scheme!r}")
+            try:
+                target = resolve_inside(folder, path)
+            except OutsideFolder as exc:
+                return self.refuse(403, str(exc))
+            except (FileNotFoundError, OSError) as exc:
+                return self.refuse(404, str(exc))
         if self.get_query_argument("token", None):
             self.set_cookie(COOKIE, session.token, httponly=True, samesite="Strict", path=f"/_s/{session.id}/")
-        document = session.documents.get((scheme, path))
+            if self.token_leaves_the_url:
+                rest = urlencode(
+                    [(k, v) for k, v in parse_qsl(self.request.query, keep_blank_values=True) if k != "token"]
+                )
+                return self.redirect(self.request.path + (f"?{rest}" if rest else ""), status=303)
         if document is not None:
             return self._send(path, document.encode("utf-8"), session)
-        folder = session.folders.get(scheme)
-        if folder is None:
-            return self.refuse(404, f"no custom scheme {scheme!r}")
-        try:
-            target = resolve_inside(folder, path)
-        except OutsideFolder as exc:
-            return self.refuse(403, str(exc))
-        except (FileNotFoundError, OSError) as exc:
-            return self.refuse(404, str(exc))
+        assert target is not None
         with open(target, "rb") as f:
             return self._send(target, f.read(), session)
 

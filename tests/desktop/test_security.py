@@ -49,12 +49,18 @@ def get(server, path: str, headers: dict | None = None, session=None) -> tuple[i
 
 def test_token_then_cookie(served):
     server, session = served
-    status, body, response = get(server, f"/app/index.html?token={session.token}", session=session)
-    assert status == 200
-    assert "__PYTONIUM_CONFIG__" in body and body.index("__PYTONIUM_CONFIG__") < body.index("<title>")
+    status, body, response = get(server, f"/app/index.html?lang=de&token={session.token}&x=", session=session)
+    # The token moves into the cookie and leaves the address at once: no title or history shows it.
+    assert status == 303 and "__PYTONIUM_CONFIG__" not in body
+    assert response.getheader("Location") == f"/_s/{session.id}/app/index.html?lang=de&x="
     cookie = response.getheader("Set-Cookie")
     assert f"{COOKIE}={session.token}" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert f"Path=/_s/{session.id}/" in cookie
+    status, body, _ = get(
+        server, "/app/index.html?lang=de&x=", {"Cookie": f"{COOKIE}={session.token}"}, session=session
+    )
+    assert status == 200
+    assert "__PYTONIUM_CONFIG__" in body and body.index("__PYTONIUM_CONFIG__") < body.index("<title>")
     status, body, _ = get(server, "/app/app.js", {"Cookie": f"{COOKIE}={session.token}"}, session=session)
     assert (status, body) == (200, "var x = 1;")
 
@@ -68,7 +74,11 @@ def test_a_token_opens_only_its_own_session(served, tmp_path):
         status, body, _ = get(server, f"/app/secret.txt?token={session.token}", session=other)
         assert status == 403 and SECRET not in body
         status, body, _ = get(server, f"/app/secret.txt?token={other.token}", session=other)
+        assert status == 303 and SECRET not in body
+        status, body, _ = get(server, "/app/secret.txt", {"Cookie": f"{COOKIE}={other.token}"}, session=other)
         assert status == 200 and SECRET in body
+        status, body, _ = get(server, "/app/secret.txt", {"Cookie": f"{COOKIE}={session.token}"}, session=other)
+        assert status == 403 and SECRET not in body
     finally:
         server.remove(other)
 

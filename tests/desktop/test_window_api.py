@@ -207,3 +207,22 @@ def test_a_frameless_status_bar_next_to_a_framed_window(backend, closing, web):
     assert bar.is_running()
     with pytest.raises(RuntimeError, match="closed"):
         main.minimize_window()
+
+
+def test_no_address_a_window_shows_holds_the_token(backend, closing, web):
+    """The token arrives in the window's first URL and leaves it at once (a redirect to the same
+    address, the token now in an HttpOnly cookie): no title, address or history entry holds it,
+    not even while the page loads."""
+    p = Pytonium(backend=backend, debug=True)
+    closing(p)
+    p.add_custom_scheme("app", str(web))
+    p.initialize("app://bar.html?lang=de", 300, 120)
+    tools = DevTools(p.devtools_port)
+    try:
+        href = wait_for(lambda: tools.eval("location.href"), 10, "the page's address")
+        assert href.endswith(f"/_s/{p._session.id}/app/bar.html?lang=de"), href
+        assert p._session.token not in href and "token=" not in href
+        assert p._session.token not in tools.eval("document.cookie")  # HttpOnly: not even the page reads it
+    finally:
+        tools.close()
+    wait_for(lambda: title(window_of(p._window.pid)) == "app://bar.html", 10, "the window titled app://bar.html")

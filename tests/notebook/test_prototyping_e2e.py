@@ -47,10 +47,11 @@ def test_a_throwing_page_shows_its_errors_under_the_view_and_in_the_python_log(n
         ]
     )
     logs = lab_page.page.locator(".pytonium-lab-log")
-    expect(logs.nth(0)).to_contain_text("Pytonium.callFunction is not provided by pytonium_lab", timeout=20_000)
+    # No Python function is bound under that name: the call's promise rejects, and the page sees why.
+    expect(logs.nth(0)).to_contain_text("Pytonium.save is not bound (bound: none)", timeout=20_000)
     expect(logs.nth(0)).to_contain_text("warning: careful")
     # The page's line (7: $extra of title_counter.html), not the injected runtime's, which threw it.
-    thrown = logs.nth(0).locator(".pytonium-lab-log-entry", has_text="callFunction")
+    thrown = logs.nth(0).locator(".pytonium-lab-log-entry", has_text="is not bound")
     expect(thrown).to_contain_text("(about:srcdoc:7)")
     expect(logs.nth(1)).to_contain_text("d3 is not defined")
     expect(logs.nth(1)).to_contain_text("about:srcdoc:3")  # the page's own line
