@@ -26,12 +26,12 @@ if TYPE_CHECKING:
     from ._persist import Persistence
     from ._traitlink import TraitLink
     from .desktop import Pytonium
-    from .widget import StateWidget
+    from .notebook import StateWidget
 
 _LAZY = {
     "Persistence": "._persist",
     "Pytonium": ".desktop",
-    "StateWidget": ".widget",
+    "StateWidget": ".notebook",
     "TraitLink": "._traitlink",
 }
 

@@ -96,7 +96,7 @@ class Classroom:
     def view(self, *, height: int | str = 170) -> Any:
         """A notebook view (a StateWidget) of the URL, its QR code and the live client count."""
         from ._classroom_view import class_page
-        from .widget import StateWidget
+        from .notebook import StateWidget
 
         if self._view is None:
             page = class_page(self.url, self.clients_namespace)

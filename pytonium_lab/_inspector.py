@@ -29,13 +29,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ._assets import inline_assets
 from ._change import RawChange
 from ._history import ABSENT, check_revision, kept_range
 from ._store import StateStore, Subscription
 from ._table import short_json
 from ._values import check_namespaces
-from .widget import StateWidget
+from .notebook import StateWidget
+from .notebook._assets import inline_assets
 
 __all__ = ["PREFIX", "Inspector", "InspectorService", "inspector_page"]
 

@@ -107,7 +107,7 @@ class _Displays:
         self.handles.append(handle)
 
     def other_widget(self, widget: Any) -> None:
-        from ..widget import StateWidget
+        from ..notebook import StateWidget
 
         children = getattr(widget, "children", None)
         if isinstance(children, (list, tuple)) and children:  # a box: show what can be shown
@@ -132,7 +132,7 @@ def install(width: int | None = None, height: int | None = None, backend: str = 
     global _installed
     if _installed is not None:
         raise RuntimeError("pytonium-lab app: the kernel is set up already")
-    from ..widget import StateWidget
+    from ..notebook import StateWidget
 
     shell = ipython_shell()
     if jupyter_kernel() is None:

@@ -339,7 +339,7 @@ def _show_inline(
     """Display the page of ``scheme://path`` as a StateWidget in the current notebook output, sized as the window."""
     from IPython.display import display
 
-    from ..widget import StateWidget
+    from ..notebook import StateWidget
 
     if scheme not in folders:
         known = ", ".join(f"{s}://" for s in folders) or "none; call add_custom_scheme first"

@@ -205,7 +205,7 @@ def test_rerunning_the_widget_cell_leaves_no_old_subscriber_and_no_error(doc: An
 @pytest.mark.parametrize("shared_host", ["marimo"], indirect=True)
 def test_marimo_a_cells_writes_reach_the_views_when_it_ends(doc: Any) -> None:
     page = doc
-    assert page.run("from pytonium_lab import _marimo\nprint(len(_marimo._hooked_kernels))").strip() == "1"
+    assert page.run("from pytonium_lab.notebook import _marimo\nprint(len(_marimo._hooked_kernels))").strip() == "1"
     page.view_eval(
         0,
         """() => window.addEventListener("countChanged", (e) => {
@@ -249,7 +249,7 @@ def test_marimo_update_message_loop_hears_the_page_in_a_looping_cell(doc: Any) -
 # click's mirror copy until the kernel has handled the control copy, then puts it back.
 HOLD_MIRROR_COPY = """
 import queue, time
-from pytonium_lab import _marimo
+from pytonium_lab.notebook import _marimo
 mirror = _marimo._mirror_queue(_marimo._context()._kernel)
 mirror.held_by_test, start = [], time.monotonic()
 while not mirror.held_by_test and time.monotonic() - start < 20:
@@ -267,7 +267,7 @@ print('held', len(mirror.held_by_test))
 
 LATE_COPY_THEN_LOOP = """
 import time
-from pytonium_lab import _marimo
+from pytonium_lab.notebook import _marimo
 mirror = _marimo._mirror_queue(_marimo._context()._kernel)
 for command in mirror.held_by_test:
     mirror.put_nowait(command)

@@ -1,4 +1,4 @@
-"""Inlining a page's relative assets (pytonium_lab._assets)."""
+"""Inlining a page's relative assets (pytonium_lab.notebook._assets)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytonium_lab._assets import inline_assets, inline_css
+from pytonium_lab.notebook._assets import inline_assets, inline_css
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-import pytonium_lab._host_hooks as cf
-import pytonium_lab._marimo as mm
+import pytonium_lab.notebook._host_hooks as cf
+import pytonium_lab.notebook._marimo as mm
 
 
 @pytest.fixture(autouse=True)

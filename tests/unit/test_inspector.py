@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import pytonium_lab._page as page_module
-import pytonium_lab.widget as widget_module
+import pytonium_lab.notebook._widget as widget_module
 from pytonium_lab import StateStore, StateWidget
 from pytonium_lab._inspector import MAX_CHANGES, MAX_TEXT, MAX_VIEWS, PAGES, PREFIX, Inspector, InspectorService
 

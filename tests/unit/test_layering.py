@@ -143,3 +143,13 @@ def test_kept_records_subscribe_view_and_apply_ordered() -> None:
     assert records[-1][2] == [1]  # the value the removal replaced
     sub()
     assert StateStore(history=0).kept_records() == []
+
+
+def test_the_notebook_host_is_one_package_and_its_public_paths_stay() -> None:
+    from pytonium_lab import notebook, widget
+
+    assert pytonium_lab.StateWidget is notebook.StateWidget is widget.StateWidget
+    assert widget.load_page is notebook.load_page and widget.__all__ == ["StateWidget", "load_page"]
+    host = {"_widget", "_host_hooks", "_kernel_route", "_marimo", "_assets"}
+    assert host <= {p.stem for p in (PACKAGE / "notebook").glob("*.py")}
+    assert not host & {p.stem for p in PACKAGE.glob("*.py")}, "notebook host modules outside pytonium_lab/notebook/"

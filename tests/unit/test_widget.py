@@ -9,10 +9,10 @@ import pytest
 import traitlets
 
 import pytonium_lab._page as page_module
-import pytonium_lab.widget as widget_module
+import pytonium_lab.notebook._widget as widget_module
 from pytonium_lab import StateStore, StateWidget
-from pytonium_lab._host_hooks import flush_all
 from pytonium_lab._watch import FolderWatch
+from pytonium_lab.notebook._host_hooks import flush_all
 
 PAGE = "<!doctype html><html><head><title>t</title></head><body>hi</body></html>"
 

@@ -33,7 +33,7 @@ import logging
 import threading
 from typing import Any
 
-from ._where import jupyter_kernel, running_loop
+from .._where import jupyter_kernel, running_loop
 
 __all__ = ["cell_pumps", "keep_cell_busy", "on_our_subshell", "route_to_subshell"]
 

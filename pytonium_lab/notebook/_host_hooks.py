@@ -28,8 +28,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from .._where import ipython_shell
 from . import _marimo
-from ._where import ipython_shell
 
 __all__ = ["close_with_host", "flush_all", "flush_at_cell_end", "pump_host"]
 

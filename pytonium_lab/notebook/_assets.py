@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from urllib.parse import unquote
 
-from ._paths import OutsideFolder, resolve_inside
+from .._paths import OutsideFolder, resolve_inside
 
 __all__ = ["inline_assets", "inline_css"]
 
