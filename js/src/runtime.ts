@@ -15,18 +15,11 @@
 
 import { Mirror } from "./mirror";
 import { frames, type Change, type StoreMessage, type ViewMessage } from "./protocol";
+import { createStateEvents } from "./stateevents";
 import type { Transport } from "./transport";
 import { checkName, cleanValue, copyValue, describe, equalValues, type StateValue } from "./values";
 
-export type Origin = "python" | "javascript" | "snapshot";
-
-export interface StateEventDetail {
-  namespace: string;
-  key: string;
-  value: StateValue;
-  origin: Origin;
-  removed: boolean;
-}
+export type { Origin, StateEventDetail } from "./stateevents";
 
 export interface AppState {
   readonly viewId: string;
@@ -76,14 +69,6 @@ export type Disconnected = { t: "disconnected"; reason?: string };
 
 const GONE = "the kernel restarted or the widget was closed; re-run the cell to reconnect";
 
-type Registration = {
-  eventName: string;
-  namespaces: string[];
-  fromJavascript: boolean;
-  fromPython: boolean;
-  count: number;
-};
-
 const ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** "view:" plus 24 random letters/digits. */
@@ -112,7 +97,8 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   let writes = 0;
   let chunks = 0;
   let gone: string | null = null; // why the view is disconnected (null: connected)
-  const registrations = new Map<string, Registration>();
+  const events = createStateEvents(target, defer, mirror);
+  const notify = events.notify;
   // Keys this view wrote whose latest write no ack covers yet -> that write's id.
   // Changes to them are older than the write (the store orders it later): ignored.
   const pending = new Map<string, number>();
@@ -131,23 +117,6 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   const has = (ns: string, key: string): boolean => mirror.has(ns, key);
   const put = (ns: string, key: string, value: StateValue): void => mirror.put(ns, key, value);
   const drop = (ns: string, key: string): boolean => mirror.drop(ns, key);
-
-  function fire(eventName: string, ns: string, key: string, value: StateValue, origin: Origin, removed: boolean): void {
-    const detail: StateEventDetail = { namespace: ns, key, value: copyValue(value), origin, removed };
-    target.dispatchEvent(new CustomEvent(eventName, { detail, bubbles: true }));
-  }
-
-  /** Fire each matching event name once, however many registrations match it. */
-  function notify(ns: string, key: string, value: StateValue, origin: Origin, removed: boolean): void {
-    const fromJs = origin === "javascript";
-    const names: string[] = [];
-    registrations.forEach((r) => {
-      if ((fromJs ? r.fromJavascript : r.fromPython) && r.namespaces.indexOf(ns) >= 0 && names.indexOf(r.eventName) < 0) {
-        names.push(r.eventName);
-      }
-    });
-    for (let i = 0; i < names.length; i++) fire(names[i], ns, key, value, origin, removed);
-  }
 
   function checkArgs(what: string, ns: unknown, key: unknown, write: boolean): void {
     checkName(what, "namespace", ns);
@@ -299,51 +268,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
       if (had) notify(namespace, key, null, "javascript", true);
     },
 
-    registerForStateUpdates(eventName, namespaces, fromJavascript, fromPython) {
-      const what = "registerForStateUpdates";
-      if (typeof eventName !== "string" || eventName === "") {
-        throw new TypeError(what + ": eventName must be a non-empty string, got " + describe(eventName));
-      }
-      if (!Array.isArray(namespaces) || namespaces.length === 0) {
-        throw new TypeError(what + ": namespaces must be a non-empty array of strings, got " + describe(namespaces));
-      }
-      namespaces.forEach((ns) => checkName(what, "namespace", ns));
-      if (typeof fromJavascript !== "boolean" || typeof fromPython !== "boolean") {
-        throw new TypeError(
-          what + ": fromJavascript and fromPython must be booleans, got " +
-            describe(fromJavascript) + " and " + describe(fromPython),
-        );
-      }
-      const sorted = namespaces.filter((ns, i) => namespaces.indexOf(ns) === i).sort();
-      const id = JSON.stringify([eventName, sorted, fromJavascript, fromPython]);
-      let reg = registrations.get(id);
-      if (reg) {
-        reg.count++; // the same registration again: no second stream of events
-      } else {
-        const r: Registration = { eventName, namespaces: sorted, fromJavascript, fromPython, count: 1 };
-        registrations.set(id, (reg = r));
-        // Deliver the values already here, after the current task, so a listener
-        // added right after this call receives them (the spec's Settings Panel).
-        if (fromPython) {
-          defer(() => {
-            if (registrations.get(id) !== r) return;
-            const now: Array<[string, string, StateValue]> = [];
-            r.namespaces.forEach((ns) => {
-              const keys = mirror.state.get(ns);
-              if (keys) keys.forEach((value, key) => now.push([ns, key, value]));
-            });
-            now.forEach((c) => fire(eventName, c[0], c[1], c[2], "snapshot", false));
-          });
-        }
-      }
-      const mine = reg;
-      let done = false;
-      return function unregister(): void {
-        if (done) return;
-        done = true;
-        if (--mine.count === 0 && registrations.get(id) === mine) registrations.delete(id);
-      };
-    },
+    registerForStateUpdates: events.register,
   };
 
   transport.connect({ message: onMessage, open: hello });
