@@ -14,7 +14,8 @@
  */
 
 import { Mirror } from "./mirror";
-import { frames, type Change, type StoreMessage, type ViewMessage } from "./protocol";
+import { createOutbox } from "./outbox";
+import type { Change, StoreMessage } from "./protocol";
 import { createStateEvents } from "./stateevents";
 import type { Transport } from "./transport";
 import { checkName, cleanValue, copyValue, describe, equalValues, type StateValue } from "./values";
@@ -94,24 +95,14 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
   const mirror = new Mirror(); // the state, the view's namespaces, its place in the stream (mirror.ts)
   let awaiting = true; // a hello is out: ignore batches until its snapshot
   let ready = false;
-  let writes = 0;
-  let chunks = 0;
   let gone: string | null = null; // why the view is disconnected (null: connected)
   const events = createStateEvents(target, defer, mirror);
   const notify = events.notify;
-  // Keys this view wrote whose latest write no ack covers yet -> that write's id.
-  // Changes to them are older than the write (the store orders it later): ignored.
-  const pending = new Map<string, number>();
-  const slot = (ns: string, key: string): string => ns + "\u0000" + key;
-
-  function send(msg: ViewMessage): void {
-    const out = frames(msg, () => viewId + ":" + ++chunks);
-    for (let i = 0; i < out.length; i++) transport.send(out[i]);
-  }
+  const outbox = createOutbox(transport, viewId);
 
   function hello(): void {
     awaiting = true;
-    send({ t: "hello", view: viewId });
+    outbox.send({ t: "hello", view: viewId });
   }
 
   const has = (ns: string, key: string): boolean => mirror.has(ns, key);
@@ -146,22 +137,12 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
     win.dispatchEvent(new Event("PytoniumDisconnected"));
   }
 
-  /** Forget pending writes up to `ack`; returns the ones still ahead of the store. */
-  function settle(ack: number): void {
-    pending.forEach((id, where) => {
-      if (id <= ack) pending.delete(where);
-    });
-  }
-
   function onSnapshot(msg: Extract<StoreMessage, { t: "snapshot" }>): void {
     const old = mirror.load(msg);
     const next = mirror.state;
     // Writes the snapshot does not include yet keep their local value.
-    settle(typeof msg.ack === "number" ? msg.ack : 0);
-    pending.forEach((_id, where) => {
-      const cut = where.indexOf("\u0000");
-      const ns = where.slice(0, cut);
-      const key = where.slice(cut + 1);
+    outbox.settle(typeof msg.ack === "number" ? msg.ack : 0);
+    outbox.forEachPending((ns, key) => {
       const before = old.get(ns);
       if (before && before.has(key)) put(ns, key, before.get(key) as StateValue);
       else drop(ns, key);
@@ -193,7 +174,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
 
   function onChange(c: Change): void {
     if (!mirror.newer(c)) return; // the snapshot this view started from includes it
-    if (pending.has(slot(c.ns, c.key))) return; // superseded by a write of ours still on its way
+    if (outbox.isPending(c.ns, c.key)) return; // superseded by a write of ours still on its way
     const removed = c.removed === true;
     const value = removed ? null : c.value;
     if (c.origin === viewId || c.origin === ownOrigin) {
@@ -220,7 +201,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
       if (!mirror.follows(msg)) return hello();
       // Acks first: a batch that acks a write carries that write's change or a later one.
       const ack = msg.acks && msg.acks[viewId];
-      if (typeof ack === "number") settle(ack);
+      if (typeof ack === "number") outbox.settle(ack);
       const changes = msg.changes || [];
       for (let i = 0; i < changes.length; i++) onChange(changes[i]);
     } else if (msg.t === "error") {
@@ -228,9 +209,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
       warn("Pytonium: the store refused write " + msg.id + " (" + msg.ns + "." + msg.key + "): " + msg.message);
       // The refused write will never come back: stop waiting for it, and take the
       // store's value from the snapshot (which may come from a mirror not yet acked).
-      pending.forEach((id, where) => {
-        if (id === msg.id) pending.delete(where);
-      });
+      outbox.refused(msg.id);
       const detail: RefusedDetail = { namespace: msg.ns, key: msg.key, id: msg.id, message: msg.message };
       win.dispatchEvent(new CustomEvent("PytoniumWriteRefused", { detail }));
       hello();
@@ -249,8 +228,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
       refuseWhenGone("setState", namespace, key);
       const clean = cleanValue(namespace, key, value);
       put(namespace, key, clean);
-      pending.set(slot(namespace, key), ++writes);
-      send({ t: "set", view: viewId, ns: namespace, key, value: clean, id: writes });
+      outbox.set(namespace, key, clean);
       notify(namespace, key, clean, "javascript", false);
     },
 
@@ -263,8 +241,7 @@ export function createAppState(transport: Transport, options: RuntimeOptions = {
       checkArgs("removeState", namespace, key, true);
       refuseWhenGone("removeState", namespace, key);
       const had = drop(namespace, key);
-      pending.set(slot(namespace, key), ++writes);
-      send({ t: "remove", view: viewId, ns: namespace, key, id: writes });
+      outbox.remove(namespace, key);
       if (had) notify(namespace, key, null, "javascript", true);
     },
 
