@@ -11,22 +11,21 @@
  * true and `PytoniumDisconnected` is dispatched on `window`; from then on
  * setState/removeState log a console error naming `namespace.key` and throw,
  * leaving the mirror unchanged.
+ *
+ * createAppState wires the parts: mirror.ts (the state and its place in the stream),
+ * stateevents.ts (the events the page hears), outbox.ts (what goes to the store and
+ * the writes not yet acked), inbound.ts (what comes from it); pageApi is the methods.
  */
 
+import { Inbound } from "./inbound";
 import { Mirror } from "./mirror";
-import { frames, type Change, type StoreMessage, type ViewMessage } from "./protocol";
+import { createOutbox, type Outbox } from "./outbox";
+import { createStateEvents, type StateEvents } from "./stateevents";
 import type { Transport } from "./transport";
-import { checkName, cleanValue, copyValue, describe, equalValues, type StateValue } from "./values";
+import { checkName, cleanValue, copyValue, describe, type StateValue } from "./values";
 
-export type Origin = "python" | "javascript" | "snapshot";
-
-export interface StateEventDetail {
-  namespace: string;
-  key: string;
-  value: StateValue;
-  origin: Origin;
-  removed: boolean;
-}
+export type { Disconnected, RefusedDetail } from "./inbound";
+export type { Origin, StateEventDetail } from "./stateevents";
 
 export interface AppState {
   readonly viewId: string;
@@ -63,27 +62,6 @@ export interface RuntimeOptions {
   origin?: string;
 }
 
-/** The `detail` of `PytoniumWriteRefused` (dispatched on `window` when the store refuses a write). */
-export interface RefusedDetail {
-  namespace: string;
-  key: string;
-  id: number;
-  message: string;
-}
-
-/** What the host posts when the store behind this view is gone (docs/protocol.md). */
-export type Disconnected = { t: "disconnected"; reason?: string };
-
-const GONE = "the kernel restarted or the widget was closed; re-run the cell to reconnect";
-
-type Registration = {
-  eventName: string;
-  namespaces: string[];
-  fromJavascript: boolean;
-  fromPython: boolean;
-  count: number;
-};
-
 const ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** "view:" plus 24 random letters/digits. */
@@ -99,253 +77,86 @@ export function makeViewId(): string {
 
 export function createAppState(transport: Transport, options: RuntimeOptions = {}): AppState {
   const viewId = options.viewId || makeViewId();
-  const target: EventTarget = options.target || document;
-  const win: Window = options.win || window;
   const defer = options.defer || ((fn: () => void) => void setTimeout(fn, 0));
-  const warn = options.warn || ((m: string) => console.warn(m));
-  const error = options.error || ((m: string) => console.error(m));
-  const ownOrigin = options.origin || viewId;
-
   const mirror = new Mirror(); // the state, the view's namespaces, its place in the stream (mirror.ts)
-  let awaiting = true; // a hello is out: ignore batches until its snapshot
-  let ready = false;
-  let writes = 0;
-  let chunks = 0;
-  let gone: string | null = null; // why the view is disconnected (null: connected)
-  const registrations = new Map<string, Registration>();
-  // Keys this view wrote whose latest write no ack covers yet -> that write's id.
-  // Changes to them are older than the write (the store orders it later): ignored.
-  const pending = new Map<string, number>();
-  const slot = (ns: string, key: string): string => ns + "\u0000" + key;
-
-  function send(msg: ViewMessage): void {
-    const out = frames(msg, () => viewId + ":" + ++chunks);
-    for (let i = 0; i < out.length; i++) transport.send(out[i]);
-  }
-
-  function hello(): void {
-    awaiting = true;
-    send({ t: "hello", view: viewId });
-  }
-
-  const has = (ns: string, key: string): boolean => mirror.has(ns, key);
-  const put = (ns: string, key: string, value: StateValue): void => mirror.put(ns, key, value);
-  const drop = (ns: string, key: string): boolean => mirror.drop(ns, key);
-
-  function fire(eventName: string, ns: string, key: string, value: StateValue, origin: Origin, removed: boolean): void {
-    const detail: StateEventDetail = { namespace: ns, key, value: copyValue(value), origin, removed };
-    target.dispatchEvent(new CustomEvent(eventName, { detail, bubbles: true }));
-  }
-
-  /** Fire each matching event name once, however many registrations match it. */
-  function notify(ns: string, key: string, value: StateValue, origin: Origin, removed: boolean): void {
-    const fromJs = origin === "javascript";
-    const names: string[] = [];
-    registrations.forEach((r) => {
-      if ((fromJs ? r.fromJavascript : r.fromPython) && r.namespaces.indexOf(ns) >= 0 && names.indexOf(r.eventName) < 0) {
-        names.push(r.eventName);
-      }
-    });
-    for (let i = 0; i < names.length; i++) fire(names[i], ns, key, value, origin, removed);
-  }
-
-  function checkArgs(what: string, ns: unknown, key: unknown, write: boolean): void {
-    checkName(what, "namespace", ns);
-    checkName(what, "key", key);
-    const filter = mirror.namespaces;
-    if (write && filter !== null && filter.indexOf(ns as string) < 0) {
-      throw new TypeError(
-        what + ": namespace " + describe(ns) + " is not visible to this view (it may write only to " +
-          filter.map(describe).join(", ") + ")",
-      );
-    }
-  }
-
-  /** A write while disconnected: say so in the console and throw; nothing changes. */
-  function refuseWhenGone(what: string, ns: string, key: string): void {
-    if (gone === null) return;
-    const message =
-      "Pytonium: " + what + "(" + ns + "." + key + ") refused: this view is disconnected from its store (" +
-      gone + "); the page's state is unchanged";
-    error(message);
-    throw new Error(message);
-  }
-
-  function onDisconnected(msg: Disconnected): void {
-    if (gone !== null) return;
-    gone = typeof msg.reason === "string" && msg.reason ? msg.reason : GONE;
-    win.dispatchEvent(new Event("PytoniumDisconnected"));
-  }
-
-  /** Forget pending writes up to `ack`; returns the ones still ahead of the store. */
-  function settle(ack: number): void {
-    pending.forEach((id, where) => {
-      if (id <= ack) pending.delete(where);
-    });
-  }
-
-  function onSnapshot(msg: Extract<StoreMessage, { t: "snapshot" }>): void {
-    const old = mirror.load(msg);
-    const next = mirror.state;
-    // Writes the snapshot does not include yet keep their local value.
-    settle(typeof msg.ack === "number" ? msg.ack : 0);
-    pending.forEach((_id, where) => {
-      const cut = where.indexOf("\u0000");
-      const ns = where.slice(0, cut);
-      const key = where.slice(cut + 1);
-      const before = old.get(ns);
-      if (before && before.has(key)) put(ns, key, before.get(key) as StateValue);
-      else drop(ns, key);
-    });
-    awaiting = false;
-    // Keys whose value changed fire events (origin "snapshot"), then keys that went away.
-    // Collected first: a listener may write to the mirror while we dispatch.
-    const changed: Array<[string, string, StateValue, boolean]> = [];
-    next.forEach((keys, ns) =>
-      keys.forEach((value, key) => {
-        const before = old.get(ns);
-        if (!before || !before.has(key) || !equalValues(before.get(key) as StateValue, value)) {
-          changed.push([ns, key, value, false]);
-        }
-      }),
-    );
-    old.forEach((keys, ns) =>
-      keys.forEach((_value, key) => {
-        if (!has(ns, key)) changed.push([ns, key, null, true]);
-      }),
-    );
-    changed.forEach((c) => notify(c[0], c[1], c[2], "snapshot", c[3]));
-    if (!ready) {
-      ready = true;
-      (win as unknown as { PytoniumReady: boolean }).PytoniumReady = true;
-      win.dispatchEvent(new Event("PytoniumReady"));
-    }
-  }
-
-  function onChange(c: Change): void {
-    if (!mirror.newer(c)) return; // the snapshot this view started from includes it
-    if (pending.has(slot(c.ns, c.key))) return; // superseded by a write of ours still on its way
-    const removed = c.removed === true;
-    const value = removed ? null : c.value;
-    if (c.origin === viewId || c.origin === ownOrigin) {
-      // Our own write coming back: silent if the mirror still holds it.
-      const same = removed ? !has(c.ns, c.key) : has(c.ns, c.key) && equalValues(mirror.get(c.ns, c.key)!, value);
-      if (same) return;
-    }
-    if (removed) drop(c.ns, c.key);
-    else put(c.ns, c.key, value);
-    // Only pages write with a view id (or, served to a class, a client id); every other
-    // origin (python, restore, persist, trait:..., resync) is Python's side.
-    const fromPage = c.origin.indexOf("view:") === 0 || c.origin.indexOf("client:") === 0;
-    notify(c.ns, c.key, value, fromPage ? "javascript" : "python", removed);
-  }
-
-  function onMessage(msg: StoreMessage | Disconnected): void {
-    if (!msg || typeof msg !== "object") return;
-    if (msg.t === "disconnected") {
-      onDisconnected(msg);
-    } else if (msg.t === "snapshot") {
-      if (msg.to === viewId) onSnapshot(msg);
-    } else if (msg.t === "batch") {
-      if (awaiting) return;
-      if (!mirror.follows(msg)) return hello();
-      // Acks first: a batch that acks a write carries that write's change or a later one.
-      const ack = msg.acks && msg.acks[viewId];
-      if (typeof ack === "number") settle(ack);
-      const changes = msg.changes || [];
-      for (let i = 0; i < changes.length; i++) onChange(changes[i]);
-    } else if (msg.t === "error") {
-      if (msg.to !== viewId) return;
-      warn("Pytonium: the store refused write " + msg.id + " (" + msg.ns + "." + msg.key + "): " + msg.message);
-      // The refused write will never come back: stop waiting for it, and take the
-      // store's value from the snapshot (which may come from a mirror not yet acked).
-      pending.forEach((id, where) => {
-        if (id === msg.id) pending.delete(where);
-      });
-      const detail: RefusedDetail = { namespace: msg.ns, key: msg.key, id: msg.id, message: msg.message };
-      win.dispatchEvent(new CustomEvent("PytoniumWriteRefused", { detail }));
-      hello();
-    }
-  }
-
-  const appState: AppState = {
+  const events = createStateEvents(options.target || document, defer, mirror);
+  const outbox = createOutbox(transport, viewId);
+  const inbound = new Inbound({
     viewId,
+    ownOrigin: options.origin || viewId,
+    win: options.win || window,
+    warn: options.warn || ((m: string) => console.warn(m)),
+    mirror,
+    outbox,
+    events,
+  });
+  const error = options.error || ((m: string) => console.error(m));
+  const appState = pageApi({ viewId, mirror, outbox, events, inbound, error });
+  transport.connect({ message: (msg) => inbound.message(msg), open: () => inbound.hello() });
+  return appState;
+}
+
+/** The methods a page calls: check, change the mirror at once, send, fire the page's own events. */
+function pageApi(parts: {
+  viewId: string;
+  mirror: Mirror;
+  outbox: Outbox;
+  events: StateEvents;
+  inbound: Inbound;
+  error: (message: string) => void;
+}): AppState {
+  const { mirror, outbox, events, inbound, error } = parts;
+  return {
+    viewId: parts.viewId,
 
     get disconnected(): boolean {
-      return gone !== null;
+      return inbound.gone !== null;
     },
 
     setState(namespace: string, key: string, value: unknown): void {
-      checkArgs("setState", namespace, key, true);
-      refuseWhenGone("setState", namespace, key);
+      checkArgs("setState", namespace, key, mirror.namespaces);
+      refuseWhenGone("setState", namespace, key, inbound.gone, error);
       const clean = cleanValue(namespace, key, value);
-      put(namespace, key, clean);
-      pending.set(slot(namespace, key), ++writes);
-      send({ t: "set", view: viewId, ns: namespace, key, value: clean, id: writes });
-      notify(namespace, key, clean, "javascript", false);
+      mirror.put(namespace, key, clean);
+      outbox.set(namespace, key, clean);
+      events.notify(namespace, key, clean, "javascript", false);
     },
 
     getState(namespace: string, key: string): StateValue {
-      checkArgs("getState", namespace, key, false);
-      return has(namespace, key) ? copyValue(mirror.get(namespace, key) as StateValue) : null;
+      checkArgs("getState", namespace, key, null);
+      return mirror.has(namespace, key) ? copyValue(mirror.get(namespace, key) as StateValue) : null;
     },
 
     removeState(namespace: string, key: string): void {
-      checkArgs("removeState", namespace, key, true);
-      refuseWhenGone("removeState", namespace, key);
-      const had = drop(namespace, key);
-      pending.set(slot(namespace, key), ++writes);
-      send({ t: "remove", view: viewId, ns: namespace, key, id: writes });
-      if (had) notify(namespace, key, null, "javascript", true);
+      checkArgs("removeState", namespace, key, mirror.namespaces);
+      refuseWhenGone("removeState", namespace, key, inbound.gone, error);
+      const had = mirror.drop(namespace, key);
+      outbox.remove(namespace, key);
+      if (had) events.notify(namespace, key, null, "javascript", true);
     },
 
-    registerForStateUpdates(eventName, namespaces, fromJavascript, fromPython) {
-      const what = "registerForStateUpdates";
-      if (typeof eventName !== "string" || eventName === "") {
-        throw new TypeError(what + ": eventName must be a non-empty string, got " + describe(eventName));
-      }
-      if (!Array.isArray(namespaces) || namespaces.length === 0) {
-        throw new TypeError(what + ": namespaces must be a non-empty array of strings, got " + describe(namespaces));
-      }
-      namespaces.forEach((ns) => checkName(what, "namespace", ns));
-      if (typeof fromJavascript !== "boolean" || typeof fromPython !== "boolean") {
-        throw new TypeError(
-          what + ": fromJavascript and fromPython must be booleans, got " +
-            describe(fromJavascript) + " and " + describe(fromPython),
-        );
-      }
-      const sorted = namespaces.filter((ns, i) => namespaces.indexOf(ns) === i).sort();
-      const id = JSON.stringify([eventName, sorted, fromJavascript, fromPython]);
-      let reg = registrations.get(id);
-      if (reg) {
-        reg.count++; // the same registration again: no second stream of events
-      } else {
-        const r: Registration = { eventName, namespaces: sorted, fromJavascript, fromPython, count: 1 };
-        registrations.set(id, (reg = r));
-        // Deliver the values already here, after the current task, so a listener
-        // added right after this call receives them (the spec's Settings Panel).
-        if (fromPython) {
-          defer(() => {
-            if (registrations.get(id) !== r) return;
-            const now: Array<[string, string, StateValue]> = [];
-            r.namespaces.forEach((ns) => {
-              const keys = mirror.state.get(ns);
-              if (keys) keys.forEach((value, key) => now.push([ns, key, value]));
-            });
-            now.forEach((c) => fire(eventName, c[0], c[1], c[2], "snapshot", false));
-          });
-        }
-      }
-      const mine = reg;
-      let done = false;
-      return function unregister(): void {
-        if (done) return;
-        done = true;
-        if (--mine.count === 0 && registrations.get(id) === mine) registrations.delete(id);
-      };
-    },
+    registerForStateUpdates: events.register,
   };
+}
 
-  transport.connect({ message: onMessage, open: hello });
-  return appState;
+/** Names must be names; a write must go to a namespace the view sees (`writable`; null: all). */
+function checkArgs(what: string, ns: unknown, key: unknown, writable: string[] | null): void {
+  checkName(what, "namespace", ns);
+  checkName(what, "key", key);
+  if (writable !== null && writable.indexOf(ns as string) < 0) {
+    throw new TypeError(
+      what + ": namespace " + describe(ns) + " is not visible to this view (it may write only to " +
+        writable.map(describe).join(", ") + ")",
+    );
+  }
+}
+
+/** A write while disconnected (`gone`: why): say so in the console and throw; nothing changes. */
+function refuseWhenGone(what: string, ns: string, key: string, gone: string | null, error: (m: string) => void): void {
+  if (gone === null) return;
+  const message =
+    "Pytonium: " + what + "(" + ns + "." + key + ") refused: this view is disconnected from its store (" +
+    gone + "); the page's state is unchanged";
+  error(message);
+  throw new Error(message);
 }
