@@ -12,16 +12,11 @@
  * AbortSignal or `Pytonium.callOptions({signal, timeout})`.
  */
 
+import { CallOptionTokens, type CallOptions, type CallOptionsToken } from "./calloptions";
 import type { BoundFunction, CallMsg, StoreMessage, ViewMessage } from "./protocol";
 import { cleanValue, describe, type StateValue } from "./values";
 
-export type CallOptions = { signal?: AbortSignal; timeout?: number };
-
-/** What `Pytonium.callOptions(...)` returns: recognised only by identity, so no state value is mistaken for it. */
-export interface CallOptionsToken {
-  readonly signal?: AbortSignal;
-  readonly timeout?: number;
-}
+export type { CallOptions, CallOptionsToken } from "./calloptions";
 
 export interface CallsOptions {
   viewId: string;
@@ -63,7 +58,7 @@ export function createCalls(options: CallsOptions): Calls {
   const warn = options.warn || ((m: string) => console.warn(m));
   const later = options.setTimeout || ((fn: () => void, ms: number) => setTimeout(fn, ms));
   const cancelTimer = options.clearTimeout || ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
-  const tokens = new WeakSet<object>();
+  const tokens = new CallOptionTokens();
   const pending = new Map<number, Pending>();
   const parts = new Map<string, string[]>();
   const warned: { [prop: string]: boolean } = {};
@@ -119,24 +114,9 @@ export function createCalls(options: CallsOptions): Calls {
     return bound.map((b) => pathOf(b.object, b.name)).join(", ") || "none";
   }
 
-  function isSignal(value: unknown): value is AbortSignal {
-    return typeof AbortSignal !== "undefined" && value instanceof AbortSignal;
-  }
-
   function invoke(object: string, name: string, given: unknown[]): Promise<StateValue> {
     const path = pathOf(object, name);
-    const args = given.slice();
-    let signal: AbortSignal | undefined;
-    let timeout: number | undefined;
-    const last = args[args.length - 1];
-    if (isSignal(last)) {
-      signal = last;
-      args.pop();
-    } else if (last !== null && typeof last === "object" && tokens.has(last as object)) {
-      signal = (last as CallOptionsToken).signal;
-      timeout = (last as CallOptionsToken).timeout;
-      args.pop();
-    }
+    const { args, signal, timeout } = tokens.take(given);
     return new Promise<StateValue>((resolve, reject) => {
       if (gone !== null) {
         return reject(namedError("DisconnectedError", "Pytonium." + path + "(): this view is disconnected from its store (" + gone + ")"));
@@ -224,18 +204,7 @@ export function createCalls(options: CallsOptions): Calls {
       return invoke("", name, args);
     },
     callOptions(given: CallOptions): CallOptionsToken {
-      if (given === null || typeof given !== "object") {
-        throw new TypeError("Pytonium.callOptions: expected {signal, timeout}, got " + describe(given));
-      }
-      if (given.signal !== undefined && !isSignal(given.signal)) {
-        throw new TypeError("Pytonium.callOptions: signal must be an AbortSignal, got " + describe(given.signal));
-      }
-      if (given.timeout !== undefined && !(typeof given.timeout === "number" && given.timeout >= 0)) {
-        throw new TypeError("Pytonium.callOptions: timeout must be a number of milliseconds >= 0, got " + describe(given.timeout));
-      }
-      const token: CallOptionsToken = Object.freeze({ signal: given.signal, timeout: given.timeout });
-      tokens.add(token);
-      return token;
+      return tokens.make(given);
     },
     member(prop: string): unknown {
       if (Object.prototype.hasOwnProperty.call(members, prop)) return members[prop];
