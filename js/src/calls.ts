@@ -13,6 +13,7 @@
  */
 
 import { CallOptionTokens, type CallOptions, type CallOptionsToken } from "./calloptions";
+import { BoundFunctions, pathOf } from "./boundfunctions";
 import type { BoundFunction, CallMsg, StoreMessage, ViewMessage } from "./protocol";
 import { cleanValue, describe, type StateValue } from "./values";
 
@@ -55,15 +56,12 @@ export function namedError(name: string, message: string): Error {
 }
 
 export function createCalls(options: CallsOptions): Calls {
-  const warn = options.warn || ((m: string) => console.warn(m));
   const later = options.setTimeout || ((fn: () => void, ms: number) => setTimeout(fn, ms));
   const cancelTimer = options.clearTimeout || ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
   const tokens = new CallOptionTokens();
+  const bound = new BoundFunctions(invoke, options.warn || ((m: string) => console.warn(m)));
   const pending = new Map<number, Pending>();
   const parts = new Map<string, string[]>();
-  const warned: { [prop: string]: boolean } = {};
-  let bound: BoundFunction[] = [];
-  let members: { [prop: string]: unknown } = {};
   let ids = 0;
   let gone: string | null = null;
   let queue: CallMsg[] = []; // the calls of this task: they leave together, after it
@@ -80,40 +78,6 @@ export function createCalls(options: CallsOptions): Calls {
     if (queue.length === 1) Promise.resolve().then(flush);
   }
 
-  function learn(functions: BoundFunction[]): void {
-    bound = Array.isArray(functions) ? functions.slice() : [];
-    const made: { [prop: string]: unknown } = {};
-    for (let i = 0; i < bound.length; i++) {
-      const b = bound[i];
-      if (!b.object) {
-        made[b.name] = caller("", b.name);
-      } else {
-        const obj = (made[b.object] as { [name: string]: unknown }) || (made[b.object] = {});
-        obj[b.name] = caller(b.object, b.name);
-      }
-    }
-    members = made;
-  }
-
-  function caller(object: string, name: string): (...args: unknown[]) => Promise<StateValue> {
-    return function (...args: unknown[]) {
-      return invoke(object, name, args);
-    };
-  }
-
-  function pathOf(object: string, name: string): string {
-    return object ? object + "." + name : name;
-  }
-
-  function find(object: string, name: string): BoundFunction | undefined {
-    for (let i = 0; i < bound.length; i++) if (bound[i].object === object && bound[i].name === name) return bound[i];
-    return undefined;
-  }
-
-  function known(): string {
-    return bound.map((b) => pathOf(b.object, b.name)).join(", ") || "none";
-  }
-
   function invoke(object: string, name: string, given: unknown[]): Promise<StateValue> {
     const path = pathOf(object, name);
     const { args, signal, timeout } = tokens.take(given);
@@ -121,8 +85,8 @@ export function createCalls(options: CallsOptions): Calls {
       if (gone !== null) {
         return reject(namedError("DisconnectedError", "Pytonium." + path + "(): this view is disconnected from its store (" + gone + ")"));
       }
-      const fn = find(object, name);
-      if (!fn) return reject(namedError("ReferenceError", "Pytonium." + path + " is not bound (bound: " + known() + ")"));
+      const fn = bound.find(object, name);
+      if (!fn) return reject(namedError("ReferenceError", "Pytonium." + path + " is not bound (bound: " + bound.known() + ")"));
       if (args.length < fn.min || (fn.max >= 0 && args.length > fn.max)) {
         const takes = fn.max < 0 ? "at least " + fn.min : fn.min === fn.max ? String(fn.min) : fn.min + " to " + fn.max;
         return reject(new TypeError(path + "() takes " + takes + " argument" + (takes === "1" ? "" : "s") + ", got " + args.length));
@@ -171,7 +135,7 @@ export function createCalls(options: CallsOptions): Calls {
       return true;
     }
     if (msg.t === "functions") {
-      learn(msg.functions);
+      bound.learn(msg.functions);
       return true;
     }
     if (msg.t === "result" || msg.t === "callerror") {
@@ -194,7 +158,7 @@ export function createCalls(options: CallsOptions): Calls {
     return false;
   }
 
-  learn(options.functions || []);
+  bound.learn(options.functions || []);
 
   return {
     callFunction(name: string, ...args: unknown[]): Promise<StateValue> {
@@ -206,20 +170,8 @@ export function createCalls(options: CallsOptions): Calls {
     callOptions(given: CallOptions): CallOptionsToken {
       return tokens.make(given);
     },
-    member(prop: string): unknown {
-      if (Object.prototype.hasOwnProperty.call(members, prop)) return members[prop];
-      if (!warned[prop]) {
-        warned[prop] = true;
-        warn(
-          "Pytonium." + prop + " is undefined: no Python function or object of that name is bound " +
-            "(bound: " + known() + "; bind one with bind_function_to_javascript)",
-        );
-      }
-      return undefined;
-    },
-    has(prop: string): boolean {
-      return Object.prototype.hasOwnProperty.call(members, prop);
-    },
+    member: (prop: string) => bound.member(prop),
+    has: (prop: string) => bound.has(prop),
     receive,
     closed() {
       failAll("DisconnectedError", "the connection to the store closed before the call was answered");
