@@ -14,7 +14,8 @@
 
 import { CallOptionTokens, type CallOptions, type CallOptionsToken } from "./calloptions";
 import { BoundFunctions, pathOf } from "./boundfunctions";
-import type { BoundFunction, CallMsg, StoreMessage, ViewMessage } from "./protocol";
+import { CallSender } from "./callsender";
+import type { BoundFunction, StoreMessage, ViewMessage } from "./protocol";
 import { cleanValue, describe, type StateValue } from "./values";
 
 export type { CallOptions, CallOptionsToken } from "./calloptions";
@@ -64,19 +65,7 @@ export function createCalls(options: CallsOptions): Calls {
   const parts = new Map<string, string[]>();
   let ids = 0;
   let gone: string | null = null;
-  let queue: CallMsg[] = []; // the calls of this task: they leave together, after it
-
-  function flush(): void {
-    const out = queue.filter((m) => pending.has(m.id)); // not those given up on before they left
-    queue = [];
-    if (out.length === 1) options.send(out[0]);
-    else if (out.length > 1) options.send({ t: "calls", view: options.viewId, calls: out });
-  }
-
-  function queueCall(msg: CallMsg): void {
-    queue.push(msg);
-    if (queue.length === 1) Promise.resolve().then(flush);
-  }
+  const sender = new CallSender(options.viewId, options.send, (id) => pending.has(id));
 
   function invoke(object: string, name: string, given: unknown[]): Promise<StateValue> {
     const path = pathOf(object, name);
@@ -103,9 +92,8 @@ export function createCalls(options: CallsOptions): Calls {
       const onAbort = (): void => giveUp("AbortError", path + "() was aborted");
       function giveUp(why: string, message: string): void {
         if (!pending.has(id)) return;
-        const queued = queue.some((m) => m.id === id);
         settle(false, namedError(why, message));
-        if (!queued) options.send({ t: "cancel", view: options.viewId, id }); // a queued one never leaves
+        sender.cancel(id);
       }
       function settle(ok: boolean, value: unknown): void {
         if (!pending.delete(id)) return;
@@ -119,7 +107,7 @@ export function createCalls(options: CallsOptions): Calls {
       if (typeof timeout === "number") {
         timer = later(() => giveUp("TimeoutError", path + "() did not answer within " + timeout + " ms"), timeout);
       }
-      queueCall({ t: "call", view: options.viewId, id, object, name, args: clean });
+      sender.call({ t: "call", view: options.viewId, id, object, name, args: clean });
     });
   }
 
