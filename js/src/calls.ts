@@ -15,10 +15,12 @@
 import { CallOptionTokens, type CallOptions, type CallOptionsToken } from "./calloptions";
 import { BoundFunctions, pathOf } from "./boundfunctions";
 import { CallSender } from "./callsender";
+import { namedError, PendingCalls, type Timers } from "./pendingcalls";
 import type { BoundFunction, StoreMessage, ViewMessage } from "./protocol";
 import { cleanValue, describe, type StateValue } from "./values";
 
 export type { CallOptions, CallOptionsToken } from "./calloptions";
+export { namedError } from "./pendingcalls";
 
 export interface CallsOptions {
   viewId: string;
@@ -47,32 +49,24 @@ export interface Calls {
   readonly pending: number;
 }
 
-type Pending = { settle: (ok: boolean, value: unknown) => void };
-
-/** An Error with the given `name`, as the page's `catch` sees a Python exception. */
-export function namedError(name: string, message: string): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
-
 export function createCalls(options: CallsOptions): Calls {
-  const later = options.setTimeout || ((fn: () => void, ms: number) => setTimeout(fn, ms));
-  const cancelTimer = options.clearTimeout || ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  const timers: Timers = {
+    setTimeout: options.setTimeout || ((fn: () => void, ms: number) => setTimeout(fn, ms)),
+    clearTimeout: options.clearTimeout || ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>)),
+  };
   const tokens = new CallOptionTokens();
   const bound = new BoundFunctions(invoke, options.warn || ((m: string) => console.warn(m)));
-  const pending = new Map<number, Pending>();
+  const pending = new PendingCalls(timers, (id) => sender.cancel(id));
   const parts = new Map<string, string[]>();
   let ids = 0;
-  let gone: string | null = null;
   const sender = new CallSender(options.viewId, options.send, (id) => pending.has(id));
 
   function invoke(object: string, name: string, given: unknown[]): Promise<StateValue> {
     const path = pathOf(object, name);
     const { args, signal, timeout } = tokens.take(given);
     return new Promise<StateValue>((resolve, reject) => {
-      if (gone !== null) {
-        return reject(namedError("DisconnectedError", "Pytonium." + path + "(): this view is disconnected from its store (" + gone + ")"));
+      if (pending.gone !== null) {
+        return reject(namedError("DisconnectedError", "Pytonium." + path + "(): this view is disconnected from its store (" + pending.gone + ")"));
       }
       const fn = bound.find(object, name);
       if (!fn) return reject(namedError("ReferenceError", "Pytonium." + path + " is not bound (bound: " + bound.known() + ")"));
@@ -88,32 +82,9 @@ export function createCalls(options: CallsOptions): Calls {
       }
       if (signal && signal.aborted) return reject(namedError("AbortError", path + "() was aborted before it was sent"));
       const id = ++ids;
-      let timer: unknown = null;
-      const onAbort = (): void => giveUp("AbortError", path + "() was aborted");
-      function giveUp(why: string, message: string): void {
-        if (!pending.has(id)) return;
-        settle(false, namedError(why, message));
-        sender.cancel(id);
-      }
-      function settle(ok: boolean, value: unknown): void {
-        if (!pending.delete(id)) return;
-        if (timer !== null) cancelTimer(timer);
-        if (signal) signal.removeEventListener("abort", onAbort);
-        if (ok) resolve(value as StateValue);
-        else reject(value);
-      }
-      pending.set(id, { settle });
-      if (signal) signal.addEventListener("abort", onAbort);
-      if (typeof timeout === "number") {
-        timer = later(() => giveUp("TimeoutError", path + "() did not answer within " + timeout + " ms"), timeout);
-      }
+      pending.add(id, path, resolve, reject, signal, timeout);
       sender.call({ t: "call", view: options.viewId, id, object, name, args: clean });
     });
-  }
-
-  function failAll(name: string, message: string): void {
-    const waiting = Array.from(pending.values());
-    for (let i = 0; i < waiting.length; i++) waiting[i].settle(false, namedError(name, message));
   }
 
   function receive(msg: StoreMessage): boolean {
@@ -128,10 +99,9 @@ export function createCalls(options: CallsOptions): Calls {
     }
     if (msg.t === "result" || msg.t === "callerror") {
       if (msg.to !== options.viewId) return true;
-      const call = pending.get(msg.id);
-      if (!call) return true; // given up on (aborted, timed out): the answer is dropped
-      if (msg.t === "result") call.settle(true, msg.value);
-      else call.settle(false, namedError(msg.name, msg.message));
+      if (!pending.has(msg.id)) return true; // given up on (aborted, timed out): the answer is dropped
+      if (msg.t === "result") pending.settle(msg.id, true, msg.value);
+      else pending.settle(msg.id, false, namedError(msg.name, msg.message));
       return true;
     }
     if (msg.t === "chunk") {
@@ -161,13 +131,8 @@ export function createCalls(options: CallsOptions): Calls {
     member: (prop: string) => bound.member(prop),
     has: (prop: string) => bound.has(prop),
     receive,
-    closed() {
-      failAll("DisconnectedError", "the connection to the store closed before the call was answered");
-    },
-    disconnected(reason: string) {
-      if (gone === null) gone = reason;
-      failAll("DisconnectedError", "this view is disconnected from its store (" + reason + ")");
-    },
+    closed: () => pending.closed(),
+    disconnected: (reason: string) => pending.disconnected(reason),
     get pending() {
       return pending.size;
     },
