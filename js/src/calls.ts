@@ -14,6 +14,7 @@
 
 import { CallOptionTokens, type CallOptions, type CallOptionsToken } from "./calloptions";
 import { BoundFunctions, pathOf } from "./boundfunctions";
+import { CallInbound } from "./callinbound";
 import { CallSender } from "./callsender";
 import { namedError, PendingCalls, type Timers } from "./pendingcalls";
 import type { BoundFunction, StoreMessage, ViewMessage } from "./protocol";
@@ -57,9 +58,9 @@ export function createCalls(options: CallsOptions): Calls {
   const tokens = new CallOptionTokens();
   const bound = new BoundFunctions(invoke, options.warn || ((m: string) => console.warn(m)));
   const pending = new PendingCalls(timers, (id) => sender.cancel(id));
-  const parts = new Map<string, string[]>();
   let ids = 0;
   const sender = new CallSender(options.viewId, options.send, (id) => pending.has(id));
+  const inbound = new CallInbound(options.viewId, pending, bound);
 
   function invoke(object: string, name: string, given: unknown[]): Promise<StateValue> {
     const path = pathOf(object, name);
@@ -87,35 +88,6 @@ export function createCalls(options: CallsOptions): Calls {
     });
   }
 
-  function receive(msg: StoreMessage): boolean {
-    if (msg.t === "answers") {
-      const answers = Array.isArray(msg.answers) ? msg.answers : [];
-      for (let i = 0; i < answers.length; i++) receive(answers[i]);
-      return true;
-    }
-    if (msg.t === "functions") {
-      bound.learn(msg.functions);
-      return true;
-    }
-    if (msg.t === "result" || msg.t === "callerror") {
-      if (msg.to !== options.viewId) return true;
-      if (!pending.has(msg.id)) return true; // given up on (aborted, timed out): the answer is dropped
-      if (msg.t === "result") pending.settle(msg.id, true, msg.value);
-      else pending.settle(msg.id, false, namedError(msg.name, msg.message));
-      return true;
-    }
-    if (msg.t === "chunk") {
-      if (msg.to !== options.viewId) return true;
-      let got = parts.get(msg.cid);
-      if (!got) parts.set(msg.cid, (got = new Array<string>(msg.n)));
-      got[msg.i] = msg.data;
-      for (let i = 0; i < msg.n; i++) if (typeof got[i] !== "string") return true;
-      parts.delete(msg.cid);
-      return receive(JSON.parse(got.join("")) as StoreMessage);
-    }
-    return false;
-  }
-
   bound.learn(options.functions || []);
 
   return {
@@ -130,7 +102,7 @@ export function createCalls(options: CallsOptions): Calls {
     },
     member: (prop: string) => bound.member(prop),
     has: (prop: string) => bound.has(prop),
-    receive,
+    receive: (msg: StoreMessage) => inbound.receive(msg),
     closed: () => pending.closed(),
     disconnected: (reason: string) => pending.disconnected(reason),
     get pending() {
