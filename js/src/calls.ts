@@ -10,15 +10,21 @@
  * after the call's timeout, or with a `DisconnectedError` when the view loses
  * its store (nothing would answer any more). The last argument may be an
  * AbortSignal or `Pytonium.callOptions({signal, timeout})`.
+ *
+ * createCalls wires the parts: calloptions.ts (a call's trailing options),
+ * boundfunctions.ts (the bound list and the `Pytonium` members made from it),
+ * callstart.ts (checking a call and starting it), pendingcalls.ts (the calls awaiting
+ * an answer), callsender.ts (what goes to the store), callinbound.ts (what comes back).
  */
 
 import { CallOptionTokens, type CallOptions, type CallOptionsToken } from "./calloptions";
-import { BoundFunctions, pathOf } from "./boundfunctions";
+import { BoundFunctions } from "./boundfunctions";
 import { CallInbound } from "./callinbound";
 import { CallSender } from "./callsender";
-import { namedError, PendingCalls, type Timers } from "./pendingcalls";
+import { CallStarter } from "./callstart";
+import { PendingCalls, type Timers } from "./pendingcalls";
 import type { BoundFunction, StoreMessage, ViewMessage } from "./protocol";
-import { cleanValue, describe, type StateValue } from "./values";
+import { describe, type StateValue } from "./values";
 
 export type { CallOptions, CallOptionsToken } from "./calloptions";
 export { namedError } from "./pendingcalls";
@@ -51,55 +57,45 @@ export interface Calls {
 }
 
 export function createCalls(options: CallsOptions): Calls {
-  const timers: Timers = {
+  const viewId = options.viewId;
+  const tokens = new CallOptionTokens();
+  // Two pairs need each other, so each meets through an arrow function that runs only
+  // once both exist: the table cancels through the sender, which sends only the calls
+  // the table still holds; bound functions start calls, which look up bound functions.
+  const pending = new PendingCalls(timersOf(options), (id) => sender.cancel(id));
+  const sender = new CallSender(viewId, options.send, (id) => pending.has(id));
+  const warn = options.warn || ((m: string) => console.warn(m));
+  const bound: BoundFunctions = new BoundFunctions((object, name, args) => starter.start(object, name, args), warn);
+  const starter = new CallStarter({ viewId, tokens, bound, pending, sender });
+  const inbound = new CallInbound(viewId, pending, bound);
+  bound.learn(options.functions || []);
+  return callsApi({ tokens, bound, pending, starter, inbound });
+}
+
+function timersOf(options: CallsOptions): Timers {
+  return {
     setTimeout: options.setTimeout || ((fn: () => void, ms: number) => setTimeout(fn, ms)),
     clearTimeout: options.clearTimeout || ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>)),
   };
-  const tokens = new CallOptionTokens();
-  const bound = new BoundFunctions(invoke, options.warn || ((m: string) => console.warn(m)));
-  const pending = new PendingCalls(timers, (id) => sender.cancel(id));
-  let ids = 0;
-  const sender = new CallSender(options.viewId, options.send, (id) => pending.has(id));
-  const inbound = new CallInbound(options.viewId, pending, bound);
+}
 
-  function invoke(object: string, name: string, given: unknown[]): Promise<StateValue> {
-    const path = pathOf(object, name);
-    const { args, signal, timeout } = tokens.take(given);
-    return new Promise<StateValue>((resolve, reject) => {
-      if (pending.gone !== null) {
-        return reject(namedError("DisconnectedError", "Pytonium." + path + "(): this view is disconnected from its store (" + pending.gone + ")"));
-      }
-      const fn = bound.find(object, name);
-      if (!fn) return reject(namedError("ReferenceError", "Pytonium." + path + " is not bound (bound: " + bound.known() + ")"));
-      if (args.length < fn.min || (fn.max >= 0 && args.length > fn.max)) {
-        const takes = fn.max < 0 ? "at least " + fn.min : fn.min === fn.max ? String(fn.min) : fn.min + " to " + fn.max;
-        return reject(new TypeError(path + "() takes " + takes + " argument" + (takes === "1" ? "" : "s") + ", got " + args.length));
-      }
-      const clean: StateValue[] = [];
-      try {
-        for (let i = 0; i < args.length; i++) clean.push(cleanValue(path, "arguments[" + i + "]", args[i]));
-      } catch (err) {
-        return reject(err);
-      }
-      if (signal && signal.aborted) return reject(namedError("AbortError", path + "() was aborted before it was sent"));
-      const id = ++ids;
-      pending.add(id, path, resolve, reject, signal, timeout);
-      sender.call({ t: "call", view: options.viewId, id, object, name, args: clean });
-    });
-  }
-
-  bound.learn(options.functions || []);
-
+/** The methods boot.ts uses; none uses `this`, as `Pytonium.callFunction` is handed out alone. */
+function callsApi(parts: {
+  tokens: CallOptionTokens;
+  bound: BoundFunctions;
+  pending: PendingCalls;
+  starter: CallStarter;
+  inbound: CallInbound;
+}): Calls {
+  const { tokens, bound, pending, starter, inbound } = parts;
   return {
     callFunction(name: string, ...args: unknown[]): Promise<StateValue> {
       if (typeof name !== "string" || name === "") {
         return Promise.reject(new TypeError("Pytonium.callFunction: name must be a non-empty string, got " + describe(name)));
       }
-      return invoke("", name, args);
+      return starter.start("", name, args);
     },
-    callOptions(given: CallOptions): CallOptionsToken {
-      return tokens.make(given);
-    },
+    callOptions: (given: CallOptions) => tokens.make(given),
     member: (prop: string) => bound.member(prop),
     has: (prop: string) => bound.has(prop),
     receive: (msg: StoreMessage) => inbound.receive(msg),
