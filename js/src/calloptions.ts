@@ -1,8 +1,4 @@
-/**
- * The options a call may end with: an AbortSignal, or `Pytonium.callOptions({signal, timeout})`.
- * A token is recognised only by identity (it was made here), so no state value the page
- * passes as its last argument is ever mistaken for options.
- */
+/** The options a call may end with: an AbortSignal, or `Pytonium.callOptions({signal, timeout})`. */
 
 import { describe } from "./values";
 

@@ -17,8 +17,8 @@
  * an answer), callsender.ts (what goes to the store), callinbound.ts (what comes back).
  */
 
-import { CallOptionTokens, type CallOptions, type CallOptionsToken } from "./calloptions";
 import { BoundFunctions } from "./boundfunctions";
+import { CallOptionTokens, type CallOptions, type CallOptionsToken } from "./calloptions";
 import { CallInbound } from "./callinbound";
 import { CallSender } from "./callsender";
 import { CallStarter } from "./callstart";

@@ -5,8 +5,8 @@
  * value, already aborted) is rejected at once and sends nothing.
  */
 
-import type { CallOptionTokens } from "./calloptions";
 import { pathOf, type BoundFunctions } from "./boundfunctions";
+import type { CallOptionTokens } from "./calloptions";
 import type { CallSender } from "./callsender";
 import { namedError, type PendingCalls } from "./pendingcalls";
 import type { BoundFunction } from "./protocol";

@@ -41,7 +41,14 @@ export class PendingCalls {
   }
 
   /** Wait for call `id` (written `path`): its answer, or `signal` or `timeout` (ms) first. */
-  add(id: number, path: string, resolve: (value: StateValue) => void, reject: (error: unknown) => void, signal?: AbortSignal, timeout?: number): void {
+  add(
+    id: number,
+    path: string,
+    resolve: (value: StateValue) => void,
+    reject: (error: unknown) => void,
+    signal?: AbortSignal,
+    timeout?: number,
+  ): void {
     let timer: unknown = null;
     const onAbort = (): void => this.giveUp(id, "AbortError", path + "() was aborted");
     this.calls.set(id, {
