@@ -10,18 +10,24 @@
  * after the call's timeout, or with a `DisconnectedError` when the view loses
  * its store (nothing would answer any more). The last argument may be an
  * AbortSignal or `Pytonium.callOptions({signal, timeout})`.
+ *
+ * createCalls wires the parts: calloptions.ts (a call's trailing options),
+ * boundfunctions.ts (the bound list and the `Pytonium` members made from it),
+ * callstart.ts (checking a call and starting it), pendingcalls.ts (the calls awaiting
+ * an answer), callsender.ts (what goes to the store), callinbound.ts (what comes back).
  */
 
-import type { BoundFunction, CallMsg, StoreMessage, ViewMessage } from "./protocol";
-import { cleanValue, describe, type StateValue } from "./values";
+import { BoundFunctions } from "./boundfunctions";
+import { CallOptionTokens, type CallOptions, type CallOptionsToken } from "./calloptions";
+import { CallInbound } from "./callinbound";
+import { CallSender } from "./callsender";
+import { CallStarter } from "./callstart";
+import { PendingCalls, type Timers } from "./pendingcalls";
+import type { BoundFunction, StoreMessage, ViewMessage } from "./protocol";
+import { describe, type StateValue } from "./values";
 
-export type CallOptions = { signal?: AbortSignal; timeout?: number };
-
-/** What `Pytonium.callOptions(...)` returns: recognised only by identity, so no state value is mistaken for it. */
-export interface CallOptionsToken {
-  readonly signal?: AbortSignal;
-  readonly timeout?: number;
-}
+export type { CallOptions, CallOptionsToken } from "./calloptions";
+export { namedError } from "./pendingcalls";
 
 export interface CallsOptions {
   viewId: string;
@@ -50,215 +56,51 @@ export interface Calls {
   readonly pending: number;
 }
 
-type Pending = { settle: (ok: boolean, value: unknown) => void };
-
-/** An Error with the given `name`, as the page's `catch` sees a Python exception. */
-export function namedError(name: string, message: string): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
+export function createCalls(options: CallsOptions): Calls {
+  const viewId = options.viewId;
+  const tokens = new CallOptionTokens();
+  // Two pairs need each other, so each meets through an arrow function that runs only
+  // once both exist: the table cancels through the sender, which sends only the calls
+  // the table still holds; bound functions start calls, which look up bound functions.
+  const pending = new PendingCalls(timersOf(options), (id) => sender.cancel(id));
+  const sender = new CallSender(viewId, options.send, (id) => pending.has(id));
+  const warn = options.warn || ((m: string) => console.warn(m));
+  const bound: BoundFunctions = new BoundFunctions((object, name, args) => starter.start(object, name, args), warn);
+  const starter = new CallStarter({ viewId, tokens, bound, pending, sender });
+  const inbound = new CallInbound(viewId, pending, bound);
+  bound.learn(options.functions || []);
+  return callsApi({ tokens, bound, pending, starter, inbound });
 }
 
-export function createCalls(options: CallsOptions): Calls {
-  const warn = options.warn || ((m: string) => console.warn(m));
-  const later = options.setTimeout || ((fn: () => void, ms: number) => setTimeout(fn, ms));
-  const cancelTimer = options.clearTimeout || ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
-  const tokens = new WeakSet<object>();
-  const pending = new Map<number, Pending>();
-  const parts = new Map<string, string[]>();
-  const warned: { [prop: string]: boolean } = {};
-  let bound: BoundFunction[] = [];
-  let members: { [prop: string]: unknown } = {};
-  let ids = 0;
-  let gone: string | null = null;
-  let queue: CallMsg[] = []; // the calls of this task: they leave together, after it
+function timersOf(options: CallsOptions): Timers {
+  return {
+    setTimeout: options.setTimeout || ((fn: () => void, ms: number) => setTimeout(fn, ms)),
+    clearTimeout: options.clearTimeout || ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>)),
+  };
+}
 
-  function flush(): void {
-    const out = queue.filter((m) => pending.has(m.id)); // not those given up on before they left
-    queue = [];
-    if (out.length === 1) options.send(out[0]);
-    else if (out.length > 1) options.send({ t: "calls", view: options.viewId, calls: out });
-  }
-
-  function queueCall(msg: CallMsg): void {
-    queue.push(msg);
-    if (queue.length === 1) Promise.resolve().then(flush);
-  }
-
-  function learn(functions: BoundFunction[]): void {
-    bound = Array.isArray(functions) ? functions.slice() : [];
-    const made: { [prop: string]: unknown } = {};
-    for (let i = 0; i < bound.length; i++) {
-      const b = bound[i];
-      if (!b.object) {
-        made[b.name] = caller("", b.name);
-      } else {
-        const obj = (made[b.object] as { [name: string]: unknown }) || (made[b.object] = {});
-        obj[b.name] = caller(b.object, b.name);
-      }
-    }
-    members = made;
-  }
-
-  function caller(object: string, name: string): (...args: unknown[]) => Promise<StateValue> {
-    return function (...args: unknown[]) {
-      return invoke(object, name, args);
-    };
-  }
-
-  function pathOf(object: string, name: string): string {
-    return object ? object + "." + name : name;
-  }
-
-  function find(object: string, name: string): BoundFunction | undefined {
-    for (let i = 0; i < bound.length; i++) if (bound[i].object === object && bound[i].name === name) return bound[i];
-    return undefined;
-  }
-
-  function known(): string {
-    return bound.map((b) => pathOf(b.object, b.name)).join(", ") || "none";
-  }
-
-  function isSignal(value: unknown): value is AbortSignal {
-    return typeof AbortSignal !== "undefined" && value instanceof AbortSignal;
-  }
-
-  function invoke(object: string, name: string, given: unknown[]): Promise<StateValue> {
-    const path = pathOf(object, name);
-    const args = given.slice();
-    let signal: AbortSignal | undefined;
-    let timeout: number | undefined;
-    const last = args[args.length - 1];
-    if (isSignal(last)) {
-      signal = last;
-      args.pop();
-    } else if (last !== null && typeof last === "object" && tokens.has(last as object)) {
-      signal = (last as CallOptionsToken).signal;
-      timeout = (last as CallOptionsToken).timeout;
-      args.pop();
-    }
-    return new Promise<StateValue>((resolve, reject) => {
-      if (gone !== null) {
-        return reject(namedError("DisconnectedError", "Pytonium." + path + "(): this view is disconnected from its store (" + gone + ")"));
-      }
-      const fn = find(object, name);
-      if (!fn) return reject(namedError("ReferenceError", "Pytonium." + path + " is not bound (bound: " + known() + ")"));
-      if (args.length < fn.min || (fn.max >= 0 && args.length > fn.max)) {
-        const takes = fn.max < 0 ? "at least " + fn.min : fn.min === fn.max ? String(fn.min) : fn.min + " to " + fn.max;
-        return reject(new TypeError(path + "() takes " + takes + " argument" + (takes === "1" ? "" : "s") + ", got " + args.length));
-      }
-      const clean: StateValue[] = [];
-      try {
-        for (let i = 0; i < args.length; i++) clean.push(cleanValue(path, "arguments[" + i + "]", args[i]));
-      } catch (err) {
-        return reject(err);
-      }
-      if (signal && signal.aborted) return reject(namedError("AbortError", path + "() was aborted before it was sent"));
-      const id = ++ids;
-      let timer: unknown = null;
-      const onAbort = (): void => giveUp("AbortError", path + "() was aborted");
-      function giveUp(why: string, message: string): void {
-        if (!pending.has(id)) return;
-        const queued = queue.some((m) => m.id === id);
-        settle(false, namedError(why, message));
-        if (!queued) options.send({ t: "cancel", view: options.viewId, id }); // a queued one never leaves
-      }
-      function settle(ok: boolean, value: unknown): void {
-        if (!pending.delete(id)) return;
-        if (timer !== null) cancelTimer(timer);
-        if (signal) signal.removeEventListener("abort", onAbort);
-        if (ok) resolve(value as StateValue);
-        else reject(value);
-      }
-      pending.set(id, { settle });
-      if (signal) signal.addEventListener("abort", onAbort);
-      if (typeof timeout === "number") {
-        timer = later(() => giveUp("TimeoutError", path + "() did not answer within " + timeout + " ms"), timeout);
-      }
-      queueCall({ t: "call", view: options.viewId, id, object, name, args: clean });
-    });
-  }
-
-  function failAll(name: string, message: string): void {
-    const waiting = Array.from(pending.values());
-    for (let i = 0; i < waiting.length; i++) waiting[i].settle(false, namedError(name, message));
-  }
-
-  function receive(msg: StoreMessage): boolean {
-    if (msg.t === "answers") {
-      const answers = Array.isArray(msg.answers) ? msg.answers : [];
-      for (let i = 0; i < answers.length; i++) receive(answers[i]);
-      return true;
-    }
-    if (msg.t === "functions") {
-      learn(msg.functions);
-      return true;
-    }
-    if (msg.t === "result" || msg.t === "callerror") {
-      if (msg.to !== options.viewId) return true;
-      const call = pending.get(msg.id);
-      if (!call) return true; // given up on (aborted, timed out): the answer is dropped
-      if (msg.t === "result") call.settle(true, msg.value);
-      else call.settle(false, namedError(msg.name, msg.message));
-      return true;
-    }
-    if (msg.t === "chunk") {
-      if (msg.to !== options.viewId) return true;
-      let got = parts.get(msg.cid);
-      if (!got) parts.set(msg.cid, (got = new Array<string>(msg.n)));
-      got[msg.i] = msg.data;
-      for (let i = 0; i < msg.n; i++) if (typeof got[i] !== "string") return true;
-      parts.delete(msg.cid);
-      return receive(JSON.parse(got.join("")) as StoreMessage);
-    }
-    return false;
-  }
-
-  learn(options.functions || []);
-
+/** The methods boot.ts uses; none uses `this`, as `Pytonium.callFunction` is handed out alone. */
+function callsApi(parts: {
+  tokens: CallOptionTokens;
+  bound: BoundFunctions;
+  pending: PendingCalls;
+  starter: CallStarter;
+  inbound: CallInbound;
+}): Calls {
+  const { tokens, bound, pending, starter, inbound } = parts;
   return {
     callFunction(name: string, ...args: unknown[]): Promise<StateValue> {
       if (typeof name !== "string" || name === "") {
         return Promise.reject(new TypeError("Pytonium.callFunction: name must be a non-empty string, got " + describe(name)));
       }
-      return invoke("", name, args);
+      return starter.start("", name, args);
     },
-    callOptions(given: CallOptions): CallOptionsToken {
-      if (given === null || typeof given !== "object") {
-        throw new TypeError("Pytonium.callOptions: expected {signal, timeout}, got " + describe(given));
-      }
-      if (given.signal !== undefined && !isSignal(given.signal)) {
-        throw new TypeError("Pytonium.callOptions: signal must be an AbortSignal, got " + describe(given.signal));
-      }
-      if (given.timeout !== undefined && !(typeof given.timeout === "number" && given.timeout >= 0)) {
-        throw new TypeError("Pytonium.callOptions: timeout must be a number of milliseconds >= 0, got " + describe(given.timeout));
-      }
-      const token: CallOptionsToken = Object.freeze({ signal: given.signal, timeout: given.timeout });
-      tokens.add(token);
-      return token;
-    },
-    member(prop: string): unknown {
-      if (Object.prototype.hasOwnProperty.call(members, prop)) return members[prop];
-      if (!warned[prop]) {
-        warned[prop] = true;
-        warn(
-          "Pytonium." + prop + " is undefined: no Python function or object of that name is bound " +
-            "(bound: " + known() + "; bind one with bind_function_to_javascript)",
-        );
-      }
-      return undefined;
-    },
-    has(prop: string): boolean {
-      return Object.prototype.hasOwnProperty.call(members, prop);
-    },
-    receive,
-    closed() {
-      failAll("DisconnectedError", "the connection to the store closed before the call was answered");
-    },
-    disconnected(reason: string) {
-      if (gone === null) gone = reason;
-      failAll("DisconnectedError", "this view is disconnected from its store (" + reason + ")");
-    },
+    callOptions: (given: CallOptions) => tokens.make(given),
+    member: (prop: string) => bound.member(prop),
+    has: (prop: string) => bound.has(prop),
+    receive: (msg: StoreMessage) => inbound.receive(msg),
+    closed: () => pending.closed(),
+    disconnected: (reason: string) => pending.disconnected(reason),
     get pending() {
       return pending.size;
     },
