@@ -23,10 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "desktop"))
 
-from desktop import start_xvfb  # bench/desktop.py  # noqa: E402
+from desktop import add_engines_option, chosen_engines, start_xvfb  # bench/desktop.py  # noqa: E402
 from helpers import screenshot, top_windows, wm_close  # tests/desktop/helpers.py  # noqa: E402
-
-from pytonium_lab.desktop._engines import ENGINES, engine_problem  # noqa: E402
 
 NOTEBOOK = ROOT / "notebooks" / "settings_panel.ipynb"
 DARK = (0x1E, 0x1E, 0x24)  # settings.css: body.dark, the page's first look
@@ -96,15 +94,10 @@ def bare_kernel() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated (default: all three)")
+    add_engines_option(parser)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    engines = args.engines.split(",")
-    for engine in engines:
-        if engine not in ENGINES:
-            parser.error(f"unknown engine {engine!r}: expected some of {', '.join(ENGINES)}")
-        if problem := engine_problem(engine):
-            parser.error(f"the {engine} engine cannot run here: {problem}")
+    engines = chosen_engines(parser, args)
     xvfb = start_xvfb()
     display = os.environ["DISPLAY"]
     try:

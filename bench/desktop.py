@@ -191,6 +191,21 @@ def anchor(n: int) -> list[float] | None:
     raise RuntimeError(f"the CEF anchor failed: {done.stderr[-1000:]}")
 
 
+def add_engines_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated (default: all three)")
+
+
+def chosen_engines(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The ``--engines`` asked for; a name that is not an engine, or one that cannot run here, stops the bench."""
+    engines = args.engines.split(",")
+    for engine in engines:
+        if engine not in ENGINES:
+            parser.error(f"unknown engine {engine!r}: expected some of {', '.join(ENGINES)}")
+        if problem := engine_problem(engine):
+            parser.error(f"the {engine} engine cannot run here: {problem}")
+    return engines
+
+
 def start_xvfb() -> subprocess.Popen | None:
     if os.environ.get("DISPLAY"):
         return None
@@ -236,17 +251,12 @@ def spread(times: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated (default: all three)")
+    add_engines_option(parser)
     parser.add_argument("--n", type=int, default=500, help="round trips per measurement")
     parser.add_argument("--pump-n", type=int, default=50)
     parser.add_argument("--starts", type=int, default=5)
     args = parser.parse_args()
-    engines = args.engines.split(",")
-    for engine in engines:
-        if engine not in ENGINES:
-            parser.error(f"unknown engine {engine!r}: expected some of {', '.join(ENGINES)}")
-        if problem := engine_problem(engine):
-            parser.error(f"the {engine} engine cannot run here: {problem}")
+    engines = chosen_engines(parser, args)
     xvfb = start_xvfb()
     web = tempfile.mkdtemp(prefix="pytonium-bench-")
     Path(web, "index.html").write_text(PAGE)
