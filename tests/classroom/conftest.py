@@ -5,7 +5,6 @@ A missing chromium fails loudly (never `playwright install`).
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "notebook"))
 
-from labharness import CHROMIUM, CHROMIUM_ARGS
+from labharness import headless_chromium
 
 from pytonium_lab import StateStore
 from pytonium_lab._classroom import Classroom
@@ -36,14 +35,8 @@ POLL_PAGE = """<!doctype html>
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (never `playwright install`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def serve_in_thread(store: StateStore, page: str, **options: Any) -> Classroom:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -46,20 +47,46 @@ SHOWN = "document.getElementById('v').textContent"
 """What ``demo_page`` shows."""
 
 
+class LoopThread:
+    """An event loop on its own thread, for the tests' blocking websocket clients.
+
+    Why a thread: sync Playwright (the notebook tests) leaves a loop marked running on the
+    test thread, and ``run_until_complete`` refuses to start another there; a loop of our
+    own thread works whatever ran before.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="test-websocket-loop", daemon=True)
+        self._thread.start()
+
+    def run(self, function: Callable, *args: Any, timeout: float = 15.0, **kwargs: Any) -> Any:
+        """Await ``function(*args, **kwargs)`` on the loop (tornado binds futures to the loop running at call time)."""
+
+        async def inside() -> Any:
+            return await asyncio.wait_for(function(*args, **kwargs), timeout)
+
+        return asyncio.run_coroutine_threadsafe(inside(), self.loop).result(timeout + 5)
+
+    def close(self, conn: Any) -> None:
+        """Close ``conn`` on the loop, then stop and close the loop."""
+        self.loop.call_soon_threadsafe(conn.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
 class DevTools:
     """A minimal CDP client (tornado websocket) for one page target: tests only."""
 
     def __init__(self, port: int, url_prefix: str = "http://127.0.0.1", timeout: float = 15.0) -> None:
-        self.loop = asyncio.new_event_loop()
+        self._loop = LoopThread()
         self._id = 0
         target = wait_for(lambda: self._find(port, url_prefix), timeout, f"a DevTools page target on port {port}")
         self.conn = self._run(websocket_connect, target["webSocketDebuggerUrl"], max_message_size=256 << 20)
 
     def _run(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
-        async def inside():  # tornado binds futures to the loop running at call time
-            return await asyncio.wait_for(function(*args, **kwargs), 15)
-
-        return self.loop.run_until_complete(inside())
+        return self._loop.run(function, *args, **kwargs)
 
     @staticmethod
     def _find(port: int, prefix: str) -> dict | None:
@@ -122,11 +149,7 @@ class DevTools:
         return left + round(x), top + round(y)
 
     def close(self) -> None:
-        async def close() -> None:
-            self.conn.close()
-
-        self.loop.run_until_complete(close())
-        self.loop.close()
+        self._loop.close(self.conn)
 
 
 def x_click(display: str, x: int, y: int) -> None:
@@ -276,33 +299,19 @@ class ViewClient:
     def __init__(self, server: Any, token: str, origin: str | None) -> None:
         from tornado.httpclient import HTTPRequest
 
-        self.loop = asyncio.new_event_loop()
+        self._loop = LoopThread()
         headers = {} if origin is None else {"Origin": origin}
         request = HTTPRequest(f"ws://127.0.0.1:{server.port}/_pytonium/ws?token={token}", headers=headers)
-
-        async def connect():  # tornado binds futures to the loop running at call time
-            return await asyncio.wait_for(websocket_connect(request), 5)
-
-        self.conn = self.loop.run_until_complete(connect())
+        self.conn = self._loop.run(websocket_connect, request, timeout=5)
 
     def send(self, message: dict) -> None:
-        async def write():
-            await self.conn.write_message(json.dumps(message))
-
-        self.loop.run_until_complete(write())
+        self._loop.run(self.conn.write_message, json.dumps(message), timeout=5)
 
     def receive(self) -> dict:
-        async def read():
-            return await asyncio.wait_for(self.conn.read_message(), 5)
-
-        text = self.loop.run_until_complete(read())
+        text = self._loop.run(self.conn.read_message, timeout=5)
         if text is None:
             raise ConnectionError("the server closed the WebSocket")
         return json.loads(text)
 
     def close(self) -> None:
-        async def close() -> None:
-            self.conn.close()
-
-        self.loop.run_until_complete(close())
-        self.loop.close()
+        self._loop.close(self.conn)

@@ -6,7 +6,6 @@ Missing tools fail loudly: a notebook test that silently skips proves nothing.
 from __future__ import annotations
 
 import itertools
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from hostharness import JupyterHost, Marimo, MarimoPage, Voila, VoilaPage
-from labharness import CHROMIUM, CHROMIUM_ARGS, JupyterLab, LabPage, Notebook7, Server
+from labharness import JupyterLab, LabPage, Notebook7, Server, headless_chromium
 
 _names = itertools.count()
 
@@ -32,16 +31,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (never `playwright install`)")
-    from playwright.sync_api import sync_playwright
+    """One headless Chromium per test module, never per session.
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    Why: sync Playwright marks its event loop running on the test thread until it
+    stops, so a session-long browser made every later test that starts a loop, or
+    asks whether one runs (a ``Pytonium`` picks event-driven delivery when one
+    does), see a loop that never turns: tests/desktop after tests/notebook failed.
+    """
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
