@@ -82,19 +82,24 @@ class DevTools:
     def __init__(self, port: int, url_prefix: str = "http://127.0.0.1", timeout: float = 15.0) -> None:
         self._loop = LoopThread()
         self._id = 0
-        target = wait_for(lambda: self._find(port, url_prefix), timeout, f"a DevTools page target on port {port}")
+        self._seen: object = "nothing: the port did not answer"  # what /json last said, for the failure message
+        try:
+            target = wait_for(lambda: self._find(port, url_prefix), timeout, f"a DevTools page target on port {port}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; /json last listed: {self._seen!r}"[:3000]) from None
         self.conn = self._run(websocket_connect, target["webSocketDebuggerUrl"], max_message_size=256 << 20)
 
     def _run(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
         return self._loop.run(function, *args, **kwargs)
 
-    @staticmethod
-    def _find(port: int, prefix: str) -> dict | None:
+    def _find(self, port: int, prefix: str) -> dict | None:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as r:
                 targets = json.load(r)
-        except OSError:
+        except OSError as exc:
+            self._seen = f"no answer ({exc})"
             return None
+        self._seen = [(t.get("type"), t.get("url", "")[:120]) for t in targets]
         pages = [t for t in targets if t.get("type") == "page" and t.get("url", "").startswith(prefix)]
         return pages[0] if pages else None
 
