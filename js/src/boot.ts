@@ -6,7 +6,7 @@
 
 import { createCalls, type Calls } from "./calls";
 import { reportPageLog } from "./pagelog";
-import { frames, type BoundFunction, type StoreMessage, type ViewMessage } from "./protocol";
+import { chunkedSender, type BoundFunction, type StoreMessage, type ViewMessage } from "./protocol";
 import { createAppState, makeViewId, type AppState } from "./runtime";
 import type { Transport } from "./transport";
 import { postMessageTransport } from "./transports/postmessage";
@@ -108,10 +108,9 @@ export function boot(win: PageWindow): void {
   const viewId = makeViewId();
   const config = win.__PYTONIUM_CONFIG__;
   const origin = config && typeof config.origin === "string" ? config.origin : undefined;
-  let chunks = 0;
   const calls = createCalls({
     viewId,
-    send: (msg) => frames(msg, () => viewId + ":c" + ++chunks).forEach((frame) => transport.send(frame)),
+    send: chunkedSender((frame) => transport.send(frame), viewId + ":c"), // ids apart from the outbox's
     functions: config && Array.isArray(config.functions) ? config.functions : [],
   });
   const appState = createAppState(withCalls(withReload(transport, win), calls), {

@@ -5,10 +5,10 @@
 
 import type { BoundFunctions } from "./boundfunctions";
 import { namedError, type PendingCalls } from "./pendingcalls";
-import type { Chunk, StoreMessage } from "./protocol";
+import { ChunkJoiner, type StoreMessage } from "./protocol";
 
 export class CallInbound {
-  private readonly parts = new Map<string, string[]>(); // chunk id -> the pieces so far
+  private readonly chunks = new ChunkJoiner();
 
   constructor(
     private readonly viewId: string,
@@ -36,19 +36,9 @@ export class CallInbound {
     }
     if (msg.t === "chunk") {
       if (msg.to !== this.viewId) return true;
-      const whole = this.join(msg);
+      const whole = this.chunks.add(msg);
       return whole === null ? true : this.receive(JSON.parse(whole) as StoreMessage);
     }
     return false;
-  }
-
-  /** Keep a chunk's piece: the whole message's text once every piece came, else null. */
-  private join(msg: Chunk): string | null {
-    let got = this.parts.get(msg.cid);
-    if (!got) this.parts.set(msg.cid, (got = new Array<string>(msg.n)));
-    got[msg.i] = msg.data;
-    for (let i = 0; i < msg.n; i++) if (typeof got[i] !== "string") return null;
-    this.parts.delete(msg.cid);
-    return got.join("");
   }
 }

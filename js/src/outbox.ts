@@ -3,7 +3,7 @@
  * its writes, numbered, each remembered until the store acks it.
  */
 
-import { frames, type ViewMessage } from "./protocol";
+import { chunkedSender, type ViewMessage } from "./protocol";
 import type { Transport } from "./transport";
 import type { StateValue } from "./values";
 
@@ -25,17 +25,13 @@ export interface Outbox {
 
 export function createOutbox(transport: Transport, viewId: string): Outbox {
   let writes = 0;
-  let chunks = 0;
   // Keys this view wrote whose latest write no ack covers yet -> that write's id.
   // Changes to them are older than the write (the store orders it later): ignored.
   const pending = new Map<string, number>();
   const slot = (ns: string, key: string): string => ns + "\u0000" + key;
 
-  function send(msg: ViewMessage): void {
-    // Chunk ids start with the view id: unique among all views of a link.
-    const out = frames(msg, () => viewId + ":" + ++chunks);
-    for (let i = 0; i < out.length; i++) transport.send(out[i]);
-  }
+  // Chunk ids start with the view id: unique among all views of a link.
+  const send = chunkedSender((frame) => transport.send(frame), viewId + ":");
 
   return {
     send,

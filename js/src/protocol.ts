@@ -123,3 +123,30 @@ export function frames(msg: ViewMessage, cid: () => string, limit = CHUNK_LIMIT,
     return { msg: chunk, json: JSON.stringify(chunk) };
   });
 }
+
+/**
+ * A sender of whole messages over `send`, each split into frames when large, its chunk
+ * ids `prefix` + a count (a prefix unique among the link's senders keeps them apart).
+ */
+export function chunkedSender(send: (frame: Frame) => void, prefix: string): (msg: ViewMessage) => void {
+  let chunks = 0;
+  return (msg) => {
+    const out = frames(msg, () => prefix + ++chunks);
+    for (let i = 0; i < out.length; i++) send(out[i]);
+  };
+}
+
+/** Joins the chunks `frames` made, whatever their order: each message's text once all its pieces came. */
+export class ChunkJoiner {
+  private readonly parts = new Map<string, string[]>(); // chunk id -> the pieces so far
+
+  /** Keep a chunk's piece: the whole message's text once every piece came, else null. */
+  add(msg: Chunk): string | null {
+    let got = this.parts.get(msg.cid);
+    if (!got) this.parts.set(msg.cid, (got = new Array<string>(msg.n)));
+    got[msg.i] = msg.data;
+    for (let i = 0; i < msg.n; i++) if (typeof got[i] !== "string") return null;
+    this.parts.delete(msg.cid);
+    return got.join("");
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHUNK_LIMIT, frames, utf8Exceeds, type Chunk, type ViewMessage } from "../src/protocol";
+import { CHUNK_LIMIT, ChunkJoiner, chunkedSender, frames, utf8Exceeds, type Chunk, type Frame, type ViewMessage } from "../src/protocol";
 
 const counter = () => {
   let n = 0;
@@ -73,5 +73,25 @@ describe("utf8Exceeds", () => {
     expect(utf8Exceeds("€", 2)).toBe(true);
     expect(utf8Exceeds("😀", 4)).toBe(false);
     expect(utf8Exceeds("😀", 3)).toBe(true);
+  });
+});
+
+describe("chunkedSender and ChunkJoiner", () => {
+  it("send every frame with ids from one prefix, and the joiner rebuilds each message from its chunks in any order", () => {
+    const sent: Frame[] = [];
+    const send = chunkedSender((frame) => sent.push(frame), "view:a:c");
+    const big: ViewMessage = { t: "set", view: "view:a", ns: "n", key: "k", value: "é😀x".repeat(3 * 1024 * 1024), id: 1 };
+    send(big);
+    send(big);
+    const chunks = sent.map((f) => f.msg as Chunk);
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(new Set(chunks.map((c) => c.cid))).toEqual(new Set(["view:a:c1", "view:a:c2"]));
+    const joiner = new ChunkJoiner();
+    const whole: string[] = [];
+    for (const chunk of chunks.slice().reverse()) {
+      const text = joiner.add(chunk);
+      if (text !== null) whole.push(text);
+    }
+    expect(whole).toEqual([JSON.stringify(big), JSON.stringify(big)]);
   });
 });
