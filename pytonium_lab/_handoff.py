@@ -60,6 +60,16 @@ class Handoff:
             return False
         return True
 
+    def run(self, job: Callable[[], Any]) -> None:
+        """On ``loop``'s own thread: run ``job`` now, after the jobs already queued (their order kept).
+
+        A transport that reads on the loop itself hands its messages on this way:
+        no wake-up, no waiting for the next loop turn.
+        """
+        with self._lock:
+            self._jobs.append(job)
+        self.pump()
+
     def _wake(self) -> None:
         with self._lock:
             self._wake_queued = False

@@ -7,11 +7,14 @@ starts a new server, on a new port). It serves the folders of ``add_custom_schem
 (HTML gets the JS runtime injected) and the ``/_pytonium/ws`` WebSocket. Each
 window belongs to a :class:`Session` with its own secret token, store and
 folders; a request without the right token, or a WebSocket from another
-origin, gets 403. A session's files live under ``/_s/{session id}/``: the token
-arrives in the first URL and is kept in an HttpOnly SameSite=Strict cookie
-scoped to that path (the first URL then redirects to itself without the token,
-so no window title or history entry shows it), so relative assets load and two
-windows of one process never read each other's cookie.
+origin, gets 403. A page's WebSocket (:class:`PageConnection`) is accepted and
+answers ``hello`` here; then, when its session runs page messages on an asyncio
+loop, its reads move to that loop (``_page_socket.py`` says why). A session's
+files live under ``/_s/{session id}/``: the token arrives in the first URL and
+is kept in an HttpOnly SameSite=Strict cookie scoped to that path (the first
+URL then redirects to itself without the token, so no window title or history
+entry shows it), so relative assets load and two windows of one process never
+read each other's cookie.
 """
 
 from __future__ import annotations
@@ -40,12 +43,16 @@ from .._link import StoreLink
 from .._page import inject_runtime
 from .._paths import OutsideFolder, check_scheme, resolve_inside, served_folder
 from .._store import StateStore
+from .._where import running_loop
+from ._page_socket import PageSocket, accept
 
-__all__ = ["LoopbackServer", "ServerThread", "Session", "get_server", "serve"]
+__all__ = ["LoopbackServer", "PageConnection", "ServerThread", "Session", "get_server", "serve"]
 
 log = logging.getLogger("pytonium_lab")
 
 COOKIE = "pytonium_token"
+MAX_MESSAGE = 64 * 1024 * 1024
+"""Characters of one message from a page (larger ones arrive chunked, docs/protocol.md)."""
 
 
 class Session:
@@ -88,6 +95,11 @@ class Session:
         self._loop = loop
         self._inbox.loop = None if loop is None or loop == "server" else loop
 
+    @property
+    def reading_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The asyncio loop that runs this session's page messages, if one does (its pages are read there)."""
+        return self._inbox.loop
+
     def add_folder(self, scheme: str, folder: str) -> None:
         self.folders[check_scheme(scheme)] = served_folder(scheme, folder)
 
@@ -105,7 +117,12 @@ class Session:
         if proto.runs_no_user_code(message) or self.loop == "server":
             link.receive(message)
             return
-        self.post(functools.partial(link.receive, message))
+        job = functools.partial(link.receive, message)
+        loop = self._inbox.loop
+        if loop is not None and running_loop() is loop:  # read on the session's own loop: no hop
+            self._inbox.run(job)
+        else:
+            self.post(job)
 
     def post(self, job: Callable[[], Any]) -> None:
         """Run ``job`` where this session runs the page's writes (its loop, or the next :meth:`pump`).
@@ -121,7 +138,17 @@ class Session:
             log.warning("the session's event loop is closed; JS writes wait for update_message_loop()")
 
     def pump(self) -> int:
-        """Apply queued JS messages (and posted jobs) on the calling thread; returns how many."""
+        """Apply queued JS messages (and posted jobs) on the calling thread; returns how many.
+
+        Pages read on the loop this pump runs on (a cell that loops, calling
+        ``update_message_loop()``) are read here first; pages read on a loop that
+        was closed since (``asyncio.run`` ended, the window stayed) are read on the
+        server thread again, so their messages reach this pump.
+        """
+        for connection in list(self.sockets):
+            if isinstance(connection, PageConnection):
+                connection.read_here_if_orphaned()
+                connection.socket.read_now()
         return self._inbox.pump()
 
     def close_sockets(self) -> None:
@@ -215,8 +242,112 @@ class _NoIcon(tornado.web.RequestHandler):
         self.finish()
 
 
+class _PageUpgrade(_Base):
+    """``/_pytonium/ws?token=T``: a window page's WebSocket, handed to a :class:`PageConnection`."""
+
+    def get(self) -> None:
+        session = self.server.find(self.get_query_argument("token", None))
+        origin = self.request.headers.get("Origin")
+        if session is None:
+            return self.refuse(403, "missing or wrong token")
+        if origin is None:
+            return self.refuse(403, "missing Origin header")
+        if origin != self.server.origin and origin not in session.origins:
+            return self.refuse(403, f"pages of {origin} may not connect")
+        try:
+            ws, answer = accept(_request_head(self.request))
+        except ValueError as exc:
+            return self.refuse(400, str(exc))
+        stream = self.detach()
+        sock = stream.socket.dup()  # ours from now on; the stream's own copy goes
+        stream.close()
+        PageConnection(self.server, session, sock, ws, answer)
+        return None
+
+
+def _request_head(request: Any) -> bytes:
+    """The upgrade request as it came (tornado parsed it; wsproto reads it again to answer it)."""
+    lines = [f"{request.method} {request.uri} HTTP/1.1", *(f"{k}: {v}" for k, v in request.headers.get_all())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+class PageConnection:
+    """One window page's WebSocket and its StoreLink.
+
+    Read on the server thread until the page's ``hello`` is answered, then on the
+    loop that runs the session's page messages, when one does: a call is then read,
+    run and answered on one thread. Sent from any thread.
+    """
+
+    def __init__(self, server: LoopbackServer, session: Session, sock: Any, ws: Any, greeting: bytes) -> None:
+        self.server = server
+        self.session = session
+        self.socket = PageSocket(sock, ws, self._on_text, self.release, greeting=greeting, max_message=MAX_MESSAGE)
+        # Batches leave on the next server-loop turn: no timer in a ping-pong round trip.
+        self.link = StoreLink(
+            session.store,
+            self.send,
+            namespaces=session.namespaces,
+            schedule=server.loop.add_callback,
+            functions=session.functions,
+        )
+        session.sockets.add(self)
+        self.socket.resume()  # on the server thread
+
+    def send(self, message: proto.StoreMessage) -> None:
+        """Send one message to this page (any thread)."""
+        self.socket.send_text(proto.encode(message))
+
+    def _on_text(self, text: str) -> None:
+        try:
+            message = proto.decode(text)
+        except proto.ProtocolError as exc:
+            log.warning("ignored a message from a desktop view: %s", exc)
+            return
+        self.session.deliver(self.link, message)
+        if proto.is_hello(message):
+            self.session.connected.set()
+            self.socket.after_read(self._read_on_session_loop)
+
+    def _read_on_session_loop(self) -> None:
+        """Move the reads to the loop that runs the session's page messages (after hello, on the server thread).
+
+        The move is queued behind the messages handed to that loop already, so it
+        sees every message in order. If it is run by a pump instead (the loop closed
+        meanwhile), the reads come back here.
+        """
+        loop = self.session.reading_loop
+        if loop is None or loop.is_closed() or self.socket.owner is loop:
+            return
+        self.socket.pause()
+
+        def resume() -> None:
+            if running_loop() is loop:
+                self.socket.resume()
+            else:
+                self.server.call(self.socket.resume)
+
+        self.session.post(resume)
+
+    def read_here_if_orphaned(self) -> None:
+        """Read on the server thread again if the loop that read this page was closed."""
+        if self.socket.orphaned():
+            self.server.call(self.socket.adopt_orphan)
+
+    def close(self) -> None:
+        self.socket.close()
+
+    def release(self) -> None:
+        """Stop this connection's link listening to the store (idempotent)."""
+        self.link.close()
+        self.session.sockets.discard(self)
+
+
 class _Socket(tornado.websocket.WebSocketHandler):
-    """``/_pytonium/ws?token=T``: one StoreLink per connection."""
+    """A tornado WebSocket with one StoreLink: the base of a class's client sockets (``_classroom_server``).
+
+    Window pages use :class:`PageConnection` instead (reads that move to the user's loop).
+    """
 
     def initialize(self, server: LoopbackServer) -> None:
         self.server = server
@@ -379,7 +510,7 @@ class LoopbackServer(ServerThread):
     def routes(self) -> list[Any]:
         args = {"server": self}
         return [
-            (r"/_pytonium/ws", _Socket, args),
+            (r"/_pytonium/ws", _PageUpgrade, args),
             (r"/favicon\.ico", _NoIcon),
             (r"/_s/([0-9a-f]+)/([a-z][a-z0-9+.-]*)/(.*)", _Files, args),
         ]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
 from pytonium_lab import StateStore
-from pytonium_lab.desktop._server import Session, get_server
+from pytonium_lab._calls import registry_of
+from pytonium_lab.desktop._server import PageConnection, Session, get_server
 
 from .helpers import ViewClient, wait_for
 
@@ -116,3 +118,104 @@ def test_removing_a_session_closes_its_sockets(store_and_handler):
         view.receive()
     view.close()
     assert len(store._subscribers) == listening - 1  # the link let go of the store
+
+
+def page_connection(session: Session) -> PageConnection:
+    wait_for(lambda: session.sockets, 5, "the socket to register")
+    (connection,) = session.sockets
+    assert isinstance(connection, PageConnection)
+    return connection
+
+
+def test_reads_move_to_the_session_loop_after_hello(store_and_handler):
+    """A page's messages are read, run and answered on the session's loop: no thread hop either way."""
+    store, handler = store_and_handler
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="user-loop", daemon=True)
+    thread.start()
+    session = Session(store, loop=loop)
+    ran_on = []
+    view = connect(session)
+    registry_of(store).bind([(lambda x: ran_on.append(threading.current_thread().name) or x * 2, "double", "")], "t")
+    try:
+        connection = page_connection(session)
+        wait_for(lambda: connection.socket.owner is loop, 5, "the reads to move to the session's loop")
+        received = []
+        original = connection._on_text
+        connection._on_text = lambda text: (received.append(threading.current_thread().name), original(text))[1]
+        connection.socket._on_text = connection._on_text
+        view.send({"t": "call", "view": VIEW, "id": 1, "object": "", "name": "double", "args": [21]})
+        view.send({"t": "set", "view": VIEW, "ns": "s", "key": "k", "value": 1, "id": 1})
+        answer = view.receive()
+        while answer["t"] not in ("result", "answers"):
+            answer = view.receive()
+        results = answer["answers"] if answer["t"] == "answers" else [answer]
+        assert results[0]["value"] == 42
+        wait_for(lambda: handler.calls, 5, "the write")
+        assert received == ["user-loop", "user-loop"]  # read there, not on the server thread
+        assert ran_on == ["user-loop"] and handler.calls == [("k", 1, "user-loop")]
+    finally:
+        view.close()
+        get_server().remove(session)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def test_a_pump_on_the_busy_loop_reads_its_pages(store_and_handler):
+    """A cell that loops forever calling update_message_loop() runs on the loop that reads the page."""
+    store, handler = store_and_handler
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="kernel-main", daemon=True)
+    thread.start()
+    session = Session(store, loop=loop)
+    view = connect(session)
+    stop = threading.Event()
+    looping = threading.Event()
+
+    def looping_cell() -> None:  # never yields to the loop
+        looping.set()
+        while not stop.is_set():
+            session.pump()
+            time.sleep(0.005)
+
+    try:
+        connection = page_connection(session)
+        wait_for(lambda: connection.socket.owner is loop, 5, "the reads to move to the session's loop")
+        loop.call_soon_threadsafe(looping_cell)
+        assert looping.wait(5)
+        for i in range(20):
+            view.send({"t": "set", "view": VIEW, "ns": "s", "key": "k", "value": i, "id": i + 1})
+        wait_for(lambda: len(handler.calls) == 20, 5, "the writes, through the looping cell's pumps")
+        assert [c[1] for c in handler.calls] == list(range(20))
+        assert {c[2] for c in handler.calls} == {"kernel-main"}
+    finally:
+        stop.set()
+        view.close()
+        get_server().remove(session)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def test_reads_come_back_to_the_server_when_the_loop_closes(store_and_handler):
+    """asyncio.run ended, the window stayed: the spec's pump loop gets the page's writes from then on."""
+    store, handler = store_and_handler
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="short-loop", daemon=True)
+    thread.start()
+    session = Session(store, loop=loop)
+    view = connect(session)
+    try:
+        connection = page_connection(session)
+        wait_for(lambda: connection.socket.owner is loop, 5, "the reads to move to the session's loop")
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+        view.send({"t": "set", "view": VIEW, "ns": "s", "key": "k", "value": "late", "id": 1})
+        wait_for(lambda: session.pump() or handler.calls, 5, "the write, through update_message_loop()")
+        assert handler.calls == [("k", "late", threading.current_thread().name)]
+        assert connection.socket.owner is get_server().loop.asyncio_loop
+    finally:
+        view.close()
+        get_server().remove(session)

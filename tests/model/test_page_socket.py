@@ -1,0 +1,191 @@
+"""A window page's WebSocket (PageSocket) under random interleavings of the things users cause.
+
+Real loopback TCP, wsproto framing on both ends, two event loops on two threads
+(the server thread's and the user's), and Python threads that send at once while
+the page's reads move between the loops and the page reads slowly (so sends
+fill the socket and leave their rest to the owner's writer). Properties:
+
+- every page message is handled exactly once, in the order sent, on the thread
+  of the loop that owns the reads at that moment;
+- every message Python sends arrives whole, each sender's in order, whichever
+  thread sent it and however full the socket was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import threading
+import time
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
+
+from pytonium_lab.desktop._page_socket import PageSocket, accept
+
+SENDERS = 3
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("page"), st.integers(1, 20)),
+        st.tuples(st.just("py"), st.integers(0, SENDERS - 1), st.sampled_from([10, 1000, 200_000])),
+        st.tuples(st.just("move")),
+        st.tuples(st.just("nap")),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+class Page:
+    """The browser's end: a wsproto client on a blocking socket, reading on its own thread (slowly, at times)."""
+
+    def __init__(self, port: int, seed: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.ws = WSConnection(ConnectionType.CLIENT)
+        self.sock.sendall(self.ws.send(Request(host=f"127.0.0.1:{port}", target="/_pytonium/ws")))
+        self.got: list[str] = []
+        self.accepted = threading.Event()
+        self.closed = threading.Event()
+        self.errors: list[BaseException] = []
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._parts: list[str] = []
+        threading.Thread(target=self._read, name="page-reader", daemon=True).start()
+
+    def send(self, texts: list[str]) -> None:
+        with self._lock:
+            data = b"".join(self.ws.send(TextMessage(data=t)) for t in texts)
+        self.sock.sendall(data)  # one write: the server reads several messages at once
+
+    def _read(self) -> None:
+        try:
+            while True:
+                if self._rng.random() < 0.2:
+                    time.sleep(0.002)  # a page busy elsewhere: the server's sends fill the socket
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                with self._lock:
+                    self.ws.receive_data(data)
+                    events = list(self.ws.events())
+                for event in events:
+                    if isinstance(event, AcceptConnection):
+                        self.accepted.set()
+                    elif isinstance(event, TextMessage):
+                        self._parts.append(event.data)
+                        if event.message_finished:
+                            self.got.append("".join(self._parts))
+                            self._parts = []
+                    elif isinstance(event, CloseConnection):
+                        return
+        except BaseException as exc:  # a corrupt frame: the property fails with it
+            self.errors.append(exc)
+        finally:
+            self.closed.set()
+
+
+def _loop(name: str) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
+    thread.start()
+    return loop, thread
+
+
+def _wait(check: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.002)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops, st.integers(0, 2**32 - 1))
+def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, seed):
+    listener = socket.create_server(("127.0.0.1", 0))
+    page = Page(listener.getsockname()[1], seed)
+    conn, _ = listener.accept()
+    listener.close()
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += conn.recv(4096)
+    ws, answer = accept(head)
+    loops = [_loop("loop-a"), _loop("loop-b")]
+    handled: list[tuple[str, str, bool]] = []
+    closed = threading.Event()
+
+    def on_text(text: str) -> None:
+        on_owner = page_socket.owner is asyncio.get_running_loop()
+        handled.append((text, threading.current_thread().name, on_owner))
+
+    page_socket = PageSocket(conn, ws, on_text, closed.set, greeting=answer, max_message=1 << 24)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    owner = 0
+    loops[owner][0].call_soon_threadsafe(page_socket.resume)
+    assert page.accepted.wait(5)
+
+    sent_by_page: list[str] = []
+    sent_by_py: dict[int, list[str]] = {i: [] for i in range(SENDERS)}
+    senders: list[threading.Thread] = []
+    try:
+        for step in steps:
+            if step[0] == "page":
+                texts = [f"p{len(sent_by_page) + i}" for i in range(step[1])]
+                sent_by_page += texts
+                page.send(texts)
+            elif step[0] == "py":
+                who, size = step[1], step[2]
+                text = f"{who}:{len(sent_by_py[who])}:" + "x" * size
+                sent_by_py[who].append(text)
+                # each sender is a thread of its own, racing the others (its own order kept by joining it)
+                if senders and senders[-1].name == f"sender-{who}":
+                    senders[-1].join()
+                thread = threading.Thread(target=page_socket.send_text, args=(text,), name=f"sender-{who}")
+                thread.start()
+                senders.append(thread)
+            elif step[0] == "move":  # the server's move: pause on the owner, then resume on the other loop
+                other = 1 - owner
+                old_loop, new_loop = loops[owner][0], loops[other][0]
+                moved = threading.Event()
+
+                def resume(moved: threading.Event = moved) -> None:
+                    page_socket.resume()
+                    moved.set()
+
+                old_loop.call_soon_threadsafe(
+                    lambda new_loop=new_loop, resume=resume: (
+                        page_socket.pause(),
+                        new_loop.call_soon_threadsafe(resume),
+                    )
+                )
+                assert moved.wait(5)  # one move at a time, as the server makes them (messages still in flight)
+                owner = other
+            else:
+                time.sleep(0.001)
+        for thread in senders:
+            thread.join(10)
+        _wait(lambda: len(handled) >= len(sent_by_page), "the page's messages to be handled")
+        expected = sum(len(v) for v in sent_by_py.values())
+        _wait(lambda: len(page.got) >= expected or page.errors, "Python's messages to arrive")
+        assert not page.errors, page.errors
+        assert [h[0] for h in handled] == sent_by_page  # once each, in order
+        assert all(on_owner for _, _, on_owner in handled), handled  # on the owning loop's thread
+        assert {name for _, name, _ in handled} <= {"loop-a", "loop-b"}
+        assert len(page.got) == expected
+        for who, texts in sent_by_py.items():
+            assert [t for t in page.got if t.startswith(f"{who}:")] == texts  # whole, in order
+    finally:
+        loops[owner][0].call_soon_threadsafe(page_socket.close)
+        _wait(closed.is_set, "the socket to close", 5)
+        page.closed.wait(5)
+        page.sock.close()
+        for loop, thread in loops:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            loop.close()
