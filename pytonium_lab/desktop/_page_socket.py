@@ -298,7 +298,10 @@ class PageSocket:
             return
         text = "".join(self._parts) + part if self._parts else part
         self._parts, self._size = [], 0
-        self._on_text(text)
+        try:
+            self._on_text(text)
+        except Exception:  # the messages read with it still count
+            log.exception("handling a page's message failed")
 
     # ---- closing ---------------------------------------------------------------------
 

@@ -184,3 +184,11 @@ def test_plain_http_page_gets_no_state_api(tmp_path, backend, closing):
             tools.close()
     finally:
         site.shutdown()
+
+
+def test_websocket_route_without_an_upgrade_is_refused(served):
+    """The token is right but the request is no WebSocket upgrade: 400, and nothing is accepted."""
+    server, session = served
+    status, body, _ = get(server, f"/_pytonium/ws?token={session.token}", {"Origin": server.origin})
+    assert status == 400 and "upgrade" in body.lower()
+    assert not session.sockets
