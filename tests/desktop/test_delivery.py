@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -120,30 +122,45 @@ def test_removing_a_session_closes_its_sockets(store_and_handler):
     assert len(store._subscribers) == listening - 1  # the link let go of the store
 
 
-def page_connection(session: Session) -> PageConnection:
-    wait_for(lambda: session.sockets, 5, "the socket to register")
+@contextlib.contextmanager
+def served_on_a_loop(store, thread_name: str) -> Iterator[tuple[asyncio.AbstractEventLoop, Session, ViewClient]]:
+    """A session whose page messages run on a loop of its own thread, a view said hello, its reads moved there."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name=thread_name, daemon=True)
+    thread.start()
+    session = Session(store, loop=loop)
+    view = connect(session)
+    try:
+        wait_for(lambda: session.sockets, 5, "the socket to register")
+        (connection,) = session.sockets
+        assert isinstance(connection, PageConnection)
+        wait_for(lambda: connection.socket.owner is loop, 5, "the reads to move to the session's loop")
+        yield loop, session, view
+    finally:
+        view.close()
+        get_server().remove(session)
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            loop.close()
+
+
+def the_connection(session: Session) -> PageConnection:
     (connection,) = session.sockets
-    assert isinstance(connection, PageConnection)
     return connection
 
 
 def test_reads_move_to_the_session_loop_after_hello(store_and_handler):
     """A page's messages are read, run and answered on the session's loop: no thread hop either way."""
     store, handler = store_and_handler
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="user-loop", daemon=True)
-    thread.start()
-    session = Session(store, loop=loop)
     ran_on = []
-    view = connect(session)
-    registry_of(store).bind([(lambda x: ran_on.append(threading.current_thread().name) or x * 2, "double", "")], "t")
-    try:
-        connection = page_connection(session)
-        wait_for(lambda: connection.socket.owner is loop, 5, "the reads to move to the session's loop")
-        received = []
+    with served_on_a_loop(store, "user-loop") as (_, session, view):
+        registry_of(store).bind(
+            [(lambda x: ran_on.append(threading.current_thread().name) or x * 2, "double", "")], "t"
+        )
+        connection, received = the_connection(session), []
         original = connection._on_text
-        connection._on_text = lambda text: (received.append(threading.current_thread().name), original(text))[1]
-        connection.socket._on_text = connection._on_text
+        connection.socket._on_text = lambda text: (received.append(threading.current_thread().name), original(text))
         view.send({"t": "call", "view": VIEW, "id": 1, "object": "", "name": "double", "args": [21]})
         view.send({"t": "set", "view": VIEW, "ns": "s", "key": "k", "value": 1, "id": 1})
         answer = view.receive()
@@ -154,68 +171,40 @@ def test_reads_move_to_the_session_loop_after_hello(store_and_handler):
         wait_for(lambda: handler.calls, 5, "the write")
         assert received == ["user-loop", "user-loop"]  # read there, not on the server thread
         assert ran_on == ["user-loop"] and handler.calls == [("k", 1, "user-loop")]
-    finally:
-        view.close()
-        get_server().remove(session)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
 
 
 def test_a_pump_on_the_busy_loop_reads_its_pages(store_and_handler):
     """A cell that loops forever calling update_message_loop() runs on the loop that reads the page."""
     store, handler = store_and_handler
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="kernel-main", daemon=True)
-    thread.start()
-    session = Session(store, loop=loop)
-    view = connect(session)
-    stop = threading.Event()
-    looping = threading.Event()
+    stop, looping = threading.Event(), threading.Event()
+    with served_on_a_loop(store, "kernel-main") as (loop, session, view):
 
-    def looping_cell() -> None:  # never yields to the loop
-        looping.set()
-        while not stop.is_set():
-            session.pump()
-            time.sleep(0.005)
+        def looping_cell() -> None:  # never yields to the loop
+            looping.set()
+            while not stop.is_set():
+                session.pump()
+                time.sleep(0.005)
 
-    try:
-        connection = page_connection(session)
-        wait_for(lambda: connection.socket.owner is loop, 5, "the reads to move to the session's loop")
         loop.call_soon_threadsafe(looping_cell)
-        assert looping.wait(5)
-        for i in range(20):
-            view.send({"t": "set", "view": VIEW, "ns": "s", "key": "k", "value": i, "id": i + 1})
-        wait_for(lambda: len(handler.calls) == 20, 5, "the writes, through the looping cell's pumps")
-        assert [c[1] for c in handler.calls] == list(range(20))
-        assert {c[2] for c in handler.calls} == {"kernel-main"}
-    finally:
-        stop.set()
-        view.close()
-        get_server().remove(session)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+        try:
+            assert looping.wait(5)
+            for i in range(20):
+                view.send({"t": "set", "view": VIEW, "ns": "s", "key": "k", "value": i, "id": i + 1})
+            wait_for(lambda: len(handler.calls) == 20, 5, "the writes, through the looping cell's pumps")
+            assert [c[1] for c in handler.calls] == list(range(20))
+            assert {c[2] for c in handler.calls} == {"kernel-main"}
+        finally:
+            stop.set()
 
 
 def test_reads_come_back_to_the_server_when_the_loop_closes(store_and_handler):
     """asyncio.run ended, the window stayed: the spec's pump loop gets the page's writes from then on."""
     store, handler = store_and_handler
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="short-loop", daemon=True)
-    thread.start()
-    session = Session(store, loop=loop)
-    view = connect(session)
-    try:
-        connection = page_connection(session)
-        wait_for(lambda: connection.socket.owner is loop, 5, "the reads to move to the session's loop")
+    with served_on_a_loop(store, "short-loop") as (loop, session, view):
         loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
+        wait_for(lambda: not loop.is_running(), 5, "the loop to stop")
         loop.close()
         view.send({"t": "set", "view": VIEW, "ns": "s", "key": "k", "value": "late", "id": 1})
         wait_for(lambda: session.pump() or handler.calls, 5, "the write, through update_message_loop()")
         assert handler.calls == [("k", "late", threading.current_thread().name)]
-        assert connection.socket.owner is get_server().loop.asyncio_loop
-    finally:
-        view.close()
-        get_server().remove(session)
+        assert the_connection(session).socket.owner is get_server().loop.asyncio_loop
