@@ -342,6 +342,8 @@ class LinkCalls:
         def done(future: _Pending) -> None:
             with self._lock:
                 self._running.pop((view, call_id), None)
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # cancelled before it started: no "never awaited" warning (else a no-op)
             if future.cancelled():
                 self._error(view, call_id, "AbortError", f"{bound.path}() was cancelled")
             elif (exc := future.exception()) is not None:

@@ -100,6 +100,7 @@ class PageSocket:
         self._closing = False  # no more sends; the owner finishes the close
         self._finished = False
         self._after_read: list[Callable[[], None]] = []
+        self._in_read = False
         if greeting:
             with self._lock:
                 self._write_locked(greeting)  # the 101 answer: first on the wire, before any message
@@ -239,12 +240,23 @@ class PageSocket:
         loop that reads this socket: its pump reads here. Returns how many reads.
         """
         reads = 0
-        while self._reading and self._owner is _running() and self._read_once():
+        while not self._in_read and self._reading and self._owner is _running() and self._read_once():
             reads += 1
         return reads
 
     def _read_once(self) -> bool:
-        """Read and handle one chunk; False when nothing was there (or the connection ended)."""
+        """Read and handle one chunk; False when nothing was there (or the connection ended).
+
+        Not re-entered: a handler that pumps (``update_message_loop()``) while its own
+        message is handled would otherwise run later messages before this read's others.
+        """
+        self._in_read = True
+        try:
+            return self._read_and_handle()
+        finally:
+            self._in_read = False
+
+    def _read_and_handle(self) -> bool:
         try:
             data = self._sock.recv(_READ)
         except BlockingIOError:

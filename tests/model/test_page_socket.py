@@ -14,7 +14,6 @@ fill the socket and leave their rest to the owner's writer). Properties:
 from __future__ import annotations
 
 import asyncio
-import random
 import socket
 import threading
 import time
@@ -22,10 +21,10 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
 
 from pytonium_lab.desktop._page_socket import PageSocket, accept
+
+from .wspage import Page
 
 SENDERS = 3
 
@@ -39,55 +38,6 @@ ops = st.lists(
     min_size=1,
     max_size=30,
 )
-
-
-class Page:
-    """The browser's end: a wsproto client on a blocking socket, reading on its own thread (slowly, at times)."""
-
-    def __init__(self, port: int, seed: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.ws = WSConnection(ConnectionType.CLIENT)
-        self.sock.sendall(self.ws.send(Request(host=f"127.0.0.1:{port}", target="/_pytonium/ws")))
-        self.got: list[str] = []
-        self.accepted = threading.Event()
-        self.closed = threading.Event()
-        self.errors: list[BaseException] = []
-        self._rng = random.Random(seed)
-        self._lock = threading.Lock()
-        self._parts: list[str] = []
-        threading.Thread(target=self._read, name="page-reader", daemon=True).start()
-
-    def send(self, texts: list[str]) -> None:
-        with self._lock:
-            data = b"".join(self.ws.send(TextMessage(data=t)) for t in texts)
-        self.sock.sendall(data)  # one write: the server reads several messages at once
-
-    def _read(self) -> None:
-        try:
-            while True:
-                if self._rng.random() < 0.2:
-                    time.sleep(0.002)  # a page busy elsewhere: the server's sends fill the socket
-                data = self.sock.recv(65536)
-                if not data:
-                    break
-                with self._lock:
-                    self.ws.receive_data(data)
-                    events = list(self.ws.events())
-                for event in events:
-                    if isinstance(event, AcceptConnection):
-                        self.accepted.set()
-                    elif isinstance(event, TextMessage):
-                        self._parts.append(event.data)
-                        if event.message_finished:
-                            self.got.append("".join(self._parts))
-                            self._parts = []
-                    elif isinstance(event, CloseConnection):
-                        return
-        except BaseException as exc:  # a corrupt frame: the property fails with it
-            self.errors.append(exc)
-        finally:
-            self.closed.set()
 
 
 def _loop(name: str) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:

@@ -6,10 +6,12 @@ The link is the real StoreLink; its ``send`` records what a view would receive.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -173,6 +175,27 @@ def test_closing_the_link_cancels_its_async_calls(host, link):
     link.close()
     assert cancelled.wait(5)
     assert answers(link) == []  # nobody listens any more
+
+
+def test_a_call_cancelled_before_it_starts_leaves_no_never_awaited_warning(host, link):
+    """The page gave up (or left) in the same loop turn as it called: nothing of it shows in the user's log."""
+
+    async def later() -> int:
+        return 1
+
+    host.bind_function_to_javascript(later)
+
+    async def main():
+        call(link, 1, "later")
+        link.receive({"t": "cancel", "view": V, "id": 1})  # before the task's first step
+        await asyncio.sleep(0.01)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(main())
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)], [str(w.message) for w in caught]
+    assert [m["name"] for m in answers(link)] == ["AbortError"]
 
 
 def test_every_link_of_the_store_hears_the_bound_functions(host, link):
