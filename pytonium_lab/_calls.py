@@ -330,20 +330,21 @@ class LinkCalls:
         async def run() -> Any:
             return await awaitable
 
+        # A coroutine is the task itself: cancelled before its first step, it is thrown the
+        # CancelledError (a wrapper would leave it "never awaited", a warning in the user's log).
+        coroutine = awaitable if inspect.iscoroutine(awaitable) else run()
         loop = _running_loop()
         pending: _Pending
         if loop is not None:
-            pending = loop.create_task(run())
+            pending = loop.create_task(coroutine)
         else:
-            pending = asyncio.run_coroutine_threadsafe(run(), _library_loop())
+            pending = asyncio.run_coroutine_threadsafe(coroutine, _library_loop())
         with self._lock:
             self._running[(view, call_id)] = pending
 
         def done(future: _Pending) -> None:
             with self._lock:
                 self._running.pop((view, call_id), None)
-            if inspect.iscoroutine(awaitable):
-                awaitable.close()  # cancelled before it started: no "never awaited" warning (else a no-op)
             if future.cancelled():
                 self._error(view, call_id, "AbortError", f"{bound.path}() was cancelled")
             elif (exc := future.exception()) is not None:
