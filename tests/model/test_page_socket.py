@@ -17,13 +17,13 @@ import asyncio
 import socket
 import threading
 import time
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytonium_lab.desktop._page_socket import PageSocket, accept
 
+from .looping import LoopOnThread, wait_until
 from .wspage import Page
 
 SENDERS = 3
@@ -40,21 +40,6 @@ ops = st.lists(
 )
 
 
-def _loop(name: str) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
-    thread.start()
-    return loop, thread
-
-
-def _wait(check: Any, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.002)
-
-
 @settings(max_examples=100, deadline=None)
 @given(ops, st.integers(0, 2**32 - 1))
 def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, seed):
@@ -66,7 +51,7 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
     while b"\r\n\r\n" not in head:
         head += conn.recv(4096)
     ws, answer = accept(head)
-    loops = [_loop("loop-a"), _loop("loop-b")]
+    loops = [LoopOnThread("loop-a"), LoopOnThread("loop-b")]
     handled: list[tuple[str, str, bool]] = []
     closed = threading.Event()
 
@@ -77,7 +62,7 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
     page_socket = PageSocket(conn, ws, on_text, closed.set, greeting=answer, max_message=1 << 24)
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)  # a 200 kB message never fits at once
     owner = 0
-    loops[owner][0].call_soon_threadsafe(page_socket.resume)
+    loops[owner].loop.call_soon_threadsafe(page_socket.resume)
     assert page.accepted.wait(5)
 
     sent_by_page: list[str] = []
@@ -101,7 +86,7 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
                 senders.append(thread)
             elif step[0] == "move":  # the server's move: pause on the owner, then resume on the other loop
                 other = 1 - owner
-                old_loop, new_loop = loops[owner][0], loops[other][0]
+                old_loop, new_loop = loops[owner].loop, loops[other].loop
                 moved = threading.Event()
 
                 def resume(moved: threading.Event = moved) -> None:
@@ -120,9 +105,9 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
                 time.sleep(0.001)
         for thread in senders:
             thread.join(10)
-        _wait(lambda: len(handled) >= len(sent_by_page), "the page's messages to be handled")
+        wait_until(lambda: len(handled) >= len(sent_by_page), "the page's messages to be handled")
         expected = sum(len(v) for v in sent_by_py.values())
-        _wait(lambda: len(page.got) >= expected or page.errors, "Python's messages to arrive")
+        wait_until(lambda: len(page.got) >= expected or page.errors, "Python's messages to arrive")
         assert not page.errors, page.errors
         assert [h[0] for h in handled] == sent_by_page  # once each, in order
         assert all(on_owner for _, _, on_owner in handled), handled  # on the owning loop's thread
@@ -131,11 +116,9 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
         for who, texts in sent_by_py.items():
             assert [t for t in page.got if t.startswith(f"{who}:")] == texts  # whole, in order
     finally:
-        loops[owner][0].call_soon_threadsafe(page_socket.close)
-        _wait(closed.is_set, "the socket to close", 5)
+        loops[owner].loop.call_soon_threadsafe(page_socket.close)
+        wait_until(closed.is_set, "the socket to close", 5)
         page.closed.wait(5)
         page.sock.close()
-        for loop, thread in loops:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(5)
-            loop.close()
+        for each in loops:
+            each.stop()

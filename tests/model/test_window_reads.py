@@ -28,6 +28,7 @@ from pytonium_lab import StateStore
 from pytonium_lab._calls import registry_of
 from pytonium_lab.desktop._server import Session, get_server, serve
 
+from .looping import LoopOnThread, wait_until
 from .wspage import Page
 
 steps = st.lists(
@@ -100,14 +101,6 @@ class Pages:
         return results
 
 
-def _wait(check: Any, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
-
-
 @settings(max_examples=25, deadline=None)
 @given(steps, st.integers(0, 2**32 - 1))
 def test_page_messages_in_order_once_while_reads_move(ops, seed):
@@ -123,9 +116,8 @@ def test_page_messages_in_order_once_while_reads_move(ops, seed):
         return x
 
     registry_of(store).bind([(echo, "", ""), (later, "", "")], "test")
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="user-loop", daemon=True)
-    thread.start()
+    user = LoopOnThread("user-loop")
+    loop = user.loop
     session = Session(store, loop=loop)
     serve(session)
     pages = Pages(session, seed)
@@ -145,7 +137,7 @@ def test_page_messages_in_order_once_while_reads_move(ops, seed):
             elif op[0] == "py":
                 store.set_state("s", "py", time.monotonic())  # from this thread, while pages talk
         for view, sent in pages.writes.items():
-            _wait(
+            wait_until(
                 lambda view=view, sent=sent: (
                     [v for k, v, _ in recorder.seen if k == view] == sent
                     or len([1 for k, *_ in recorder.seen if k == view]) > len(sent)
@@ -157,25 +149,22 @@ def test_page_messages_in_order_once_while_reads_move(ops, seed):
                 assert store.get_state("s", view) == sent[-1]
         assert {name for key, _, name in recorder.seen if key != "py"} <= {"user-loop"}
         for page in pages.open:
-            _wait(lambda page=page: len(pages.answered(page)) >= len(pages.calls[page]), "the calls' answers")
+            wait_until(lambda page=page: len(pages.answered(page)) >= len(pages.calls[page]), "the calls' answers")
             assert sorted(pages.answered(page)) == sorted(pages.calls[page])  # each answered once
             assert not page.errors, page.errors
     finally:
         for page in pages.open:
             page.close()
         get_server().remove(session)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+        user.stop()
 
 
 def test_a_handler_that_pumps_keeps_the_order():
     """A handler calling update_message_loop() while its own message is handled reads no later message first."""
     store = StateStore()
     seen: list[int] = []
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="user-loop", daemon=True)
-    thread.start()
+    user = LoopOnThread("user-loop")
+    loop = user.loop
     session = Session(store, loop=loop)
     server = serve(session)
 
@@ -191,9 +180,9 @@ def test_a_handler_that_pumps_keeps_the_order():
     try:
         assert page.accepted.wait(5)
         page.send([json.dumps({"t": "hello", "view": "view:a"})])
-        _wait(lambda: session.sockets, "the page's connection")  # the 101 may arrive just before it is listed
+        wait_until(lambda: session.sockets, "the page's connection")  # the 101 may arrive just before it is listed
         (connection,) = session.sockets
-        _wait(lambda: connection.socket.owner is loop, "the reads to move to the loop")
+        wait_until(lambda: connection.socket.owner is loop, "the reads to move to the loop")
 
         def burst(values: range) -> None:
             page.send([json.dumps({"t": "set", "view": "view:a", "ns": "s", "key": "k", "value": v}) for v in values])
@@ -201,11 +190,9 @@ def test_a_handler_that_pumps_keeps_the_order():
         burst(range(1, 11))
         time.sleep(0.01)
         burst(range(11, 21))
-        _wait(lambda: len(seen) >= 20, "the writes")
+        wait_until(lambda: len(seen) >= 20, "the writes")
         assert seen == list(range(1, 21))
     finally:
         page.close()
         get_server().remove(session)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+        user.stop()
