@@ -32,7 +32,7 @@ import tornado.websocket
 from . import _protocol as proto
 from ._link import StoreLink
 from ._throttle import RateLimit
-from .desktop._server import LoopbackServer, Session, _Files, _NoIcon, _Socket
+from .desktop._server import LoopbackServer, Session, _Files, _NoIcon
 
 __all__ = ["ClassServer", "ClientInfo", "Rights"]
 
@@ -200,13 +200,19 @@ class ClassFiles(_Files):
         return config
 
 
-class ClientSocket(_Socket):
-    """One client's WebSocket: the desktop transport with identity, rights, limits and a bounded queue."""
+class ClientSocket(tornado.websocket.WebSocketHandler):
+    """One client's WebSocket: a StoreLink with identity, rights, limits and a bounded queue.
+
+    tornado's WebSocket, not the desktop's ``PageConnection``: a class needs TLS, pings and
+    write futures for its per-client queues, and its reads run no user code.
+    """
 
     server: ClassServer
 
     def initialize(self, server: LoopbackServer) -> None:
-        super().initialize(server)
+        self.server = server  # type: ignore[assignment]  # a ClassServer: routes() passes itself
+        self.link: StoreLink | None = None
+        self.view_session: Session | None = None
         self.id = ""
         self.view: str | None = None  # pinned by the first message that names one
         self.connected_at = time.time()
@@ -279,6 +285,10 @@ class ClientSocket(_Socket):
         )
 
     # ---- store -> client ---------------------------------------------------------
+
+    def send(self, message: proto.StoreMessage) -> None:
+        """Send one message to this client (any thread)."""
+        self._send(message)
 
     def _send(self, message: proto.StoreMessage) -> None:
         """Queue ``message`` (any thread); the server loop filters, encodes and writes it soon, in order.
@@ -437,8 +447,15 @@ class ClientSocket(_Socket):
 
     # ---- lifetime ------------------------------------------------------------------
 
+    def on_close(self) -> None:
+        self.release()
+
     def release(self) -> None:
-        super().release()
+        """Stop this client's link listening to the store, and forget the client (idempotent)."""
+        if self.link is not None:
+            self.link.close()
+        if self.view_session is not None:
+            self.view_session.sockets.discard(self)
         if self in self.server.sockets:
             self.server.sockets.discard(self)
             self.server.clients_changed()

@@ -119,14 +119,14 @@ class PageSocket:
             self._owner = loop
             if self._finished:
                 return
-            if self._closing:
-                loop.call_soon(self._finish)
-                return
-            want_write = bool(self._out)
-        loop.add_reader(self._fd, self._readable)
-        self._reading = True
+            closing, want_write = self._closing, bool(self._out)
+        if not closing:
+            loop.add_reader(self._fd, self._readable)
+            self._reading = True
         if want_write:
             self._start_writer()
+        if closing:  # closed while paused: send what waits (the close frame), then finish
+            self._close_when_sent()
 
     def pause(self) -> None:
         """Stop reading on the owner loop (call on it); incoming bytes wait in the kernel until :meth:`resume`."""
@@ -204,11 +204,23 @@ class PageSocket:
         except RuntimeError:  # the owner loop was closed under us: whoever adopts the orphan writes it
             pass
 
-    def _start_writer(self) -> None:
+    def _on_owner(self, job: Callable[[], None]) -> bool:
+        """Whether this runs on the owner loop's thread; if not, ``job`` goes to the owner (or, paused, to resume()).
+
+        A job queued for a loop that has since given the socket up (a move) must not
+        touch the registrations from there: they belong to the new owner.
+        """
         owner = self._owner
-        if owner is None or self._writing or self._finished:
+        if owner is not None and owner is _running():
+            return True
+        self._call_owner(job)
+        return False
+
+    def _start_writer(self) -> None:
+        if not self._on_owner(self._start_writer) or self._writing or self._finished:
             return
-        owner.add_writer(self._fd, self._writable)
+        assert self._owner is not None
+        self._owner.add_writer(self._fd, self._writable)
         self._writing = True
 
     def _writable(self) -> None:
@@ -332,6 +344,8 @@ class PageSocket:
             self._finish()
 
     def _close_when_sent(self) -> None:
+        if not self._on_owner(self._close_when_sent):
+            return
         with self._lock:
             waiting = bool(self._out) and not self._finished
         if not waiting:
@@ -339,19 +353,24 @@ class PageSocket:
 
     def _finish(self) -> None:
         """Drop the registrations and the socket, once (on the owner loop, or with no live owner)."""
+        owner = self._owner
+        if owner is not None and not owner.is_closed() and owner is not _running():
+            self._call_owner(self._finish)  # its registrations are the owner's to drop
+            return
         with self._lock:
             if self._finished:
                 return
             self._finished = self._closing = True
-            owner = self._owner
-        if owner is not None and not owner.is_closed():
-            if self._reading:
-                owner.remove_reader(self._fd)
-            if self._writing:
-                owner.remove_writer(self._fd)
-        self._reading = self._writing = False
-        self._after_read.clear()
         try:
-            self._sock.close()
+            if owner is not None and not owner.is_closed():
+                if self._reading:
+                    owner.remove_reader(self._fd)
+                if self._writing:
+                    owner.remove_writer(self._fd)
         finally:
-            self._on_closed()
+            self._reading = self._writing = False
+            self._after_read.clear()
+            try:
+                self._sock.close()
+            finally:
+                self._on_closed()

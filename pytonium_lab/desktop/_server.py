@@ -34,7 +34,6 @@ from urllib.parse import parse_qsl, quote, urlencode
 import tornado.httpserver
 import tornado.ioloop
 import tornado.web
-import tornado.websocket
 
 from .. import _protocol as proto
 from .._calls import Offered, registry_of
@@ -341,89 +340,6 @@ class PageConnection:
         """Stop this connection's link listening to the store (idempotent)."""
         self.link.close()
         self.session.sockets.discard(self)
-
-
-class _Socket(tornado.websocket.WebSocketHandler):
-    """A tornado WebSocket with one StoreLink: the base of a class's client sockets (``_classroom_server``).
-
-    Window pages use :class:`PageConnection` instead (reads that move to the user's loop).
-    """
-
-    def initialize(self, server: LoopbackServer) -> None:
-        self.server = server
-        self.link: StoreLink | None = None
-        self.view_session: Session | None = None
-
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        session = self.server.find(self.get_query_argument("token", None))
-        origin = self.request.headers.get("Origin")
-        if session is None or origin is None:
-            why = "missing or wrong token" if session is None else "missing Origin header"
-            log.info("refused a websocket: %s", why)
-            self.set_status(403)
-            self.finish(f"403: {why}\n")
-            return
-        self.view_session = session
-        await super().get(*args, **kwargs)
-
-    def check_origin(self, origin: str) -> bool:
-        session = self.view_session
-        return origin == self.server.origin or (session is not None and origin in session.origins)
-
-    def open(self, *args: Any, **kwargs: Any) -> None:
-        session = self.view_session
-        assert session is not None
-        self.set_nodelay(True)
-        # Batches leave on the next server-loop turn: no timer in a ping-pong round trip.
-        self.link = StoreLink(
-            session.store,
-            self._send,
-            namespaces=session.namespaces,
-            schedule=self.server.loop.add_callback,
-            functions=session.functions,
-        )
-        session.sockets.add(self)
-
-    def send(self, message: proto.StoreMessage) -> None:
-        """Send one message to this page (any thread)."""
-        self._send(message)
-
-    def _send(self, message: proto.StoreMessage) -> None:
-        text = proto.encode(message)
-        if threading.get_ident() == self.server.thread_id:
-            self._write(text)
-        else:
-            self.server.loop.add_callback(self._write, text)
-
-    def _write(self, text: str) -> None:
-        if self.ws_connection is None:
-            return
-        try:
-            self.write_message(text)
-        except tornado.websocket.WebSocketClosedError:
-            pass
-
-    def on_message(self, text: str | bytes) -> None:
-        try:
-            message = proto.decode(text)
-        except proto.ProtocolError as exc:
-            log.warning("ignored a message from a desktop view: %s", exc)
-            return
-        session, link = self.view_session, self.link
-        if session is not None and link is not None:
-            session.deliver(link, message)
-            if proto.is_hello(message):
-                session.connected.set()
-
-    def on_close(self) -> None:
-        self.release()
-
-    def release(self) -> None:
-        """Stop this connection's link listening to the store (idempotent)."""
-        if self.link is not None:
-            self.link.close()
-        if self.view_session is not None:
-            self.view_session.sockets.discard(self)
 
 
 class ServerThread:
