@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _protocol as proto
 from ._values import clean_value
+from ._where import running_loop
 
 if TYPE_CHECKING:
     from ._store import StateStore
@@ -268,13 +269,6 @@ def _library_loop() -> asyncio.AbstractEventLoop:
         return _own_loop
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 _Pending = asyncio.Future[Any] | concurrent.futures.Future[Any]
 _ALONE = 64 * 1024
 """Answers whose JSON text is longer than this many characters leave alone (chunked above 4 MiB)."""
@@ -333,7 +327,7 @@ class LinkCalls:
         # A coroutine is the task itself: cancelled before its first step, it is thrown the
         # CancelledError (a wrapper would leave it "never awaited", a warning in the user's log).
         coroutine = awaitable if inspect.iscoroutine(awaitable) else run()
-        loop = _running_loop()
+        loop = running_loop()
         pending: _Pending
         if loop is not None:
             pending = loop.create_task(coroutine)
@@ -400,7 +394,7 @@ class LinkCalls:
             first = len(self._outbox) == 1
         if self._held:
             return
-        loop = _running_loop()
+        loop = running_loop()
         if loop is None:
             self.flush()
         elif first:
@@ -434,7 +428,7 @@ class LinkCalls:
 def _cancel(pending: _Pending) -> None:
     if isinstance(pending, asyncio.Future):
         loop = pending.get_loop()
-        if loop is _running_loop():
+        if loop is running_loop():
             pending.cancel()
         else:
             try:

@@ -35,18 +35,13 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
+from .._where import running_loop
+
 __all__ = ["PageSocket", "accept"]
 
 log = logging.getLogger("pytonium_lab")
 
 _READ = 256 * 1024
-
-
-def _running() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def accept(request_head: bytes) -> tuple[WSConnection, bytes]:
@@ -121,7 +116,7 @@ class PageSocket:
                 return
             closing, want_write = self._closing, bool(self._out)
         if not closing:
-            loop.add_reader(self._fd, self._readable)
+            loop.add_reader(self._fd, self._read_once)
             self._reading = True
         if want_write:
             self._start_writer()
@@ -196,7 +191,7 @@ class PageSocket:
         owner = self._owner
         if owner is None:
             return  # resume() takes it from here
-        if _running() is owner:
+        if running_loop() is owner:
             owner.call_soon(job)
             return
         try:
@@ -211,7 +206,7 @@ class PageSocket:
         touch the registrations from there: they belong to the new owner.
         """
         owner = self._owner
-        if owner is not None and owner is _running():
+        if owner is not None and owner is running_loop():
             return True
         self._call_owner(job)
         return False
@@ -242,9 +237,6 @@ class PageSocket:
 
     # ---- receiving -------------------------------------------------------------------
 
-    def _readable(self) -> None:
-        self._read_once()
-
     def read_now(self) -> int:
         """Handle what has arrived, on the owner loop's thread while that loop cannot turn.
 
@@ -252,7 +244,7 @@ class PageSocket:
         loop that reads this socket: its pump reads here. Returns how many reads.
         """
         reads = 0
-        while not self._in_read and self._reading and self._owner is _running() and self._read_once():
+        while not self._in_read and self._reading and self._owner is running_loop() and self._read_once():
             reads += 1
         return reads
 
@@ -354,7 +346,7 @@ class PageSocket:
     def _finish(self) -> None:
         """Drop the registrations and the socket, once (on the owner loop, or with no live owner)."""
         owner = self._owner
-        if owner is not None and not owner.is_closed() and owner is not _running():
+        if owner is not None and not owner.is_closed() and owner is not running_loop():
             self._call_owner(self._finish)  # its registrations are the owner's to drop
             return
         with self._lock:

@@ -117,7 +117,7 @@ class Session:
             link.receive(message)
             return
         job = functools.partial(link.receive, message)
-        loop = self._inbox.loop
+        loop = self.reading_loop
         if loop is not None and running_loop() is loop:  # read on the session's own loop: no hop
             self._inbox.run(job)
         else:
@@ -370,7 +370,7 @@ class ServerThread:
         raise NotImplementedError
 
     def settings(self) -> dict[str, Any]:
-        return {"websocket_max_message_size": 64 * 1024 * 1024}
+        return {}
 
     def _run(self) -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
