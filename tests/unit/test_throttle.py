@@ -14,9 +14,8 @@ def test_first_call_runs_at_once_and_bursts_fold_into_one_trailing_call():
             done.set()
 
     throttle = Throttle(action, 0.05)
-    start = time.monotonic()
     throttle()
-    assert len(runs) == 1 and runs[0] - start < 0.01  # leading edge: no wait
+    assert len(runs) == 1  # leading edge: ran before the call returned, no timer
     for _ in range(100):
         throttle()
     assert len(runs) == 1
