@@ -23,6 +23,7 @@ import type { AnyWidget, RenderProps } from "@anywidget/types";
 import type { Snapshot, StoreMessage, ViewMessage } from "./protocol";
 import { logPanel } from "./logpanel";
 import { recordOf, relayView, type ModelRecord } from "./relay";
+import { offeredPort } from "./transports/postmessage";
 
 export interface WidgetModel {
   _uid: string;
@@ -135,9 +136,11 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
   const onSrcdoc = (): void => {
     iframe.srcdoc = model.get("_srcdoc") || "";
   };
+  // The page's end of its channel (transports/postmessage.ts): offered by each page the
+  // iframe loads; until the first offer, nothing listens in the iframe anyway.
+  let port: MessagePort | null = null;
   const toPage = (msg: unknown): void => {
-    const page = iframe.contentWindow;
-    if (page) page.postMessage({ pytonium: msg }, "*");
+    if (port !== null) port.postMessage(msg);
   };
   let banner: HTMLElement | null = null;
   /** This display's part: markGone runs it once, for every display of the model. */
@@ -157,20 +160,25 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
     }
   };
   const relay = relayView(mirror, toPage, toKernel, (view) => iframe.setAttribute("data-pytonium-view", view));
-  const fromPage = (event: MessageEvent): void => {
-    if (event.source === null || event.source !== iframe.contentWindow) return;
-    const data = event.data;
-    if (data === null || typeof data !== "object" || !("pytonium" in data)) return;
-    const msg = data.pytonium as ViewMessage;
-    if (msg && msg.t === "log") panel.add(msg); // shown here at once, even while the kernel is busy
+  const fromPage = (msg: ViewMessage): void => {
+    if (msg === null || typeof msg !== "object") return;
+    if (msg.t === "log") panel.add(msg); // shown here at once, even while the kernel is busy
     relay.fromPage(msg);
     // A page that starts (or reloads) after the link went: its snapshot came from the mirror.
-    if (live.gone && msg && msg.t === "hello") toPage({ t: "disconnected" });
+    if (live.gone && msg.t === "hello") toPage({ t: "disconnected" });
+  };
+  /** A page (loaded or reloaded) offers its port: from then on it is the page's only channel. */
+  const onOffer = (event: MessageEvent): void => {
+    const offered = offeredPort(event, iframe.contentWindow);
+    if (offered === null) return;
+    if (port !== null) port.close(); // the page before a reload
+    port = offered;
+    port.onmessage = (message: MessageEvent) => fromPage(message.data as ViewMessage);
   };
   const fromStore = (msg: StoreMessage): void => relay.fromStore(msg);
 
-  // Listen before the page loads: its runtime says hello from the first <script>.
-  window.addEventListener("message", fromPage);
+  // Listen before the page loads: its runtime connects from the first <script>.
+  window.addEventListener("message", onOffer);
   model.on("msg:custom", fromStore);
   model.on("change:_srcdoc", onSrcdoc);
   model.on("change:height", onSize);
@@ -184,7 +192,8 @@ function render({ model, el }: Pick<RenderProps<WidgetModel>, "model" | "el">): 
   if (live.gone) showGone(); // made after the link went: markGone has run already
 
   return () => {
-    window.removeEventListener("message", fromPage);
+    window.removeEventListener("message", onOffer);
+    if (port !== null) port.close();
     model.off("msg:custom", fromStore);
     model.off("change:_srcdoc", onSrcdoc);
     model.off("change:height", onSize);

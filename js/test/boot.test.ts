@@ -31,13 +31,18 @@ describe("boot", () => {
     expect(typeof win.Pytonium!.appState.getState).toBe("function");
   });
 
-  it("postMessage: says hello to the parent at once", () => {
+  it("postMessage: offers the parent a port and says hello over it at once", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {}); // top-level jsdom window: not in a frame
     const win = page({ transport: "postMessage" });
     const post = vi.spyOn(win.parent, "postMessage").mockImplementation(() => {});
     boot(win);
     const view = win.Pytonium!.appState.viewId;
-    expect(post).toHaveBeenCalledWith({ pytonium: { t: "hello", view } }, "*");
+    expect(post).toHaveBeenCalledTimes(1);
+    expect(post.mock.calls[0].slice(0, 2)).toEqual([{ pytoniumPort: 1 }, "*"]);
+    const port = (post.mock.calls[0] as unknown as [unknown, string, MessagePort[]])[2][0];
+    const heard = await new Promise((resolve) => (port.onmessage = (e) => resolve(e.data)));
+    port.close();
+    expect(heard).toEqual({ t: "hello", view });
   });
 
   it("does not install a second runtime when injected twice", () => {

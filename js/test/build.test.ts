@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, type Node } from "acorn";
 import { JSDOM } from "jsdom";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 const STATIC = resolve(dirname(fileURLToPath(import.meta.url)), "../../pytonium_lab/static");
 const RUNTIME = resolve(STATIC, "runtime.js");
@@ -79,7 +79,15 @@ describe("built runtime.js", () => {
       "<script>window.seenAtLoad = typeof Pytonium.appState.setState; window.readyAtLoad = !!window.PytoniumReady;" +
       "window.readyEvents = 0; window.addEventListener('PytoniumReady', function () { window.readyEvents++; });</script>" +
       "</head><body></body></html>";
-    const dom = new JSDOM(html, { runScripts: "dangerously" });
+    // jsdom has no MessageChannel: the page gets Node's, and its offer is caught on its way to the parent.
+    const offered: MessagePort[] = [];
+    const dom = new JSDOM(html, {
+      runScripts: "dangerously",
+      beforeParse(window) {
+        Object.assign(window, { MessageChannel });
+        window.postMessage = ((_data: unknown, _origin: string, ports: MessagePort[]) => offered.push(...ports)) as never;
+      },
+    });
     const win = dom.window as unknown as typeof window & Record<string, unknown> & {
       Pytonium: { appState: { viewId: string; getState(ns: string, key: string): unknown } };
     };
@@ -87,9 +95,11 @@ describe("built runtime.js", () => {
     expect(win.readyAtLoad).toBe(false);
     const view = win.Pytonium.appState.viewId;
     const snapshot = { t: "snapshot", to: view, seq: 1, rev: 1, namespaces: null, state: { settings: { theme: "dark" } } };
-    // A top-level jsdom window is its own parent; jsdom's postMessage sets no source, so build the event.
-    win.dispatchEvent(new win.MessageEvent("message", { data: { pytonium: snapshot }, source: win as never }));
-    expect(win.PytoniumReady).toBe(true);
+    // A top-level jsdom window is its own parent: the port it offered itself is the parent's end.
+    expect(offered.length).toBe(1);
+    offered[0].postMessage(snapshot);
+    await vi.waitFor(() => expect(win.PytoniumReady).toBe(true));
+    offered[0].close();
     expect(win.readyEvents).toBe(1);
     expect(win.Pytonium.appState.getState("settings", "theme")).toBe("dark");
     dom.window.close();

@@ -1,42 +1,73 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Frame, StoreMessage } from "../src/protocol";
 import { createAppState } from "../src/runtime";
-import { postMessageTransport } from "../src/transports/postmessage";
+import { offeredPort, PORT_OFFER, postMessageTransport } from "../src/transports/postmessage";
 import { webSocketTransport } from "../src/transports/websocket";
 
 const frame = (msg: Record<string, unknown>): Frame => ({ msg: msg as Frame["msg"], json: JSON.stringify(msg) });
 
 describe("postMessage transport", () => {
-  function fakeFrameWindow() {
-    const listeners: Array<(e: unknown) => void> = [];
+  /** A frame's window whose parent records what it is posted, and a channel of fake ports. */
+  function fakeFrame() {
     const parent = { postMessage: vi.fn() };
-    const win = { parent, addEventListener: (_type: string, fn: (e: unknown) => void) => listeners.push(fn) };
-    const deliver = (source: unknown, data: unknown) => listeners.forEach((fn) => fn({ source, data }));
-    return { win: win as unknown as Window, parent, deliver };
+    const win = { parent } as unknown as Window;
+    const port = () => ({ onmessage: null as null | ((e: { data: unknown }) => void), postMessage: vi.fn() });
+    const made = { port1: port(), port2: port() };
+    const channel = () => made as unknown as MessageChannel;
+    return { win, parent, made, channel };
   }
 
-  it("opens at once and posts {pytonium: msg} to the parent", () => {
-    const { win, parent } = fakeFrameWindow();
-    const open = vi.fn();
-    const t = postMessageTransport(win);
-    t.connect({ open, message: vi.fn() });
+  it("offers its parent one port of a channel of its own, then opens", () => {
+    const { win, parent, made, channel } = fakeFrame();
+    const open = vi.fn(() => expect(parent.postMessage).toHaveBeenCalledTimes(1));
+    postMessageTransport(win, channel).connect({ open, message: vi.fn() });
     expect(open).toHaveBeenCalledTimes(1);
-    t.send(frame({ t: "hello", view: "view:x" }));
-    expect(parent.postMessage).toHaveBeenCalledWith({ pytonium: { t: "hello", view: "view:x" } }, "*");
+    expect(parent.postMessage).toHaveBeenCalledWith({ [PORT_OFFER]: 1 }, "*", [made.port2]);
   });
 
-  it("takes only messages from the parent that carry a pytonium field", () => {
-    const { win, parent, deliver } = fakeFrameWindow();
+  it("sends and hears over its port only", () => {
+    const { win, parent, made, channel } = fakeFrame();
     const message = vi.fn();
-    postMessageTransport(win).connect({ open: vi.fn(), message });
+    const t = postMessageTransport(win, channel);
+    t.send(frame({ t: "hello", view: "view:early" })); // before connect: no channel yet
+    t.connect({ open: vi.fn(), message });
+    t.send(frame({ t: "hello", view: "view:x" }));
+    expect(made.port1.postMessage.mock.calls).toEqual([[{ t: "hello", view: "view:x" }]]);
+    expect(parent.postMessage).toHaveBeenCalledTimes(1); // the offer, nothing else
     const msg = { t: "batch", seq: 1, changes: [] };
-    deliver({ postMessage() {} }, { pytonium: msg }); // another window
-    deliver(parent, { other: msg }); // not ours
-    deliver(parent, "text");
-    deliver(parent, null);
-    expect(message).not.toHaveBeenCalled();
-    deliver(parent, { pytonium: msg });
+    made.port1.onmessage!({ data: msg });
     expect(message).toHaveBeenCalledWith(msg);
+  });
+
+  it("a real MessageChannel carries the page's messages to the port it offered, and back", async () => {
+    const offered: MessagePort[] = [];
+    const win = { parent: { postMessage: (_d: unknown, _o: string, ports: MessagePort[]) => offered.push(...ports) } };
+    const heard: unknown[] = [];
+    const t = postMessageTransport(win as unknown as Window);
+    t.connect({ open: () => t.send(frame({ t: "hello", view: "view:real" })), message: (m) => heard.push(m) });
+    const parentEnd = offered[0];
+    const got = await new Promise((resolve) => (parentEnd.onmessage = (e) => resolve(e.data)));
+    expect(got).toEqual({ t: "hello", view: "view:real" });
+    parentEnd.postMessage({ t: "disconnected" });
+    await vi.waitFor(() => expect(heard).toEqual([{ t: "disconnected" }]));
+    parentEnd.close();
+  });
+});
+
+describe("offeredPort", () => {
+  const frameWindow = {} as Window;
+  const event = (source: unknown, data: unknown, ports: unknown[]) => ({ source, data, ports }) as unknown as MessageEvent;
+  const port = {} as MessagePort;
+
+  it("is the port of an offer from the given frame, else null", () => {
+    expect(offeredPort(event(frameWindow, { [PORT_OFFER]: 1 }, [port]), frameWindow)).toBe(port);
+    expect(offeredPort(event({}, { [PORT_OFFER]: 1 }, [port]), frameWindow)).toBeNull(); // another window
+    expect(offeredPort(event(frameWindow, { [PORT_OFFER]: 1 }, [port]), null)).toBeNull(); // no page loaded
+    expect(offeredPort(event(frameWindow, { pytonium: {} }, [port]), frameWindow)).toBeNull();
+    expect(offeredPort(event(frameWindow, null, [port]), frameWindow)).toBeNull();
+    expect(offeredPort(event(frameWindow, "pytoniumPort", [port]), frameWindow)).toBeNull();
+    expect(offeredPort(event(frameWindow, { [PORT_OFFER]: 1 }, []), frameWindow)).toBeNull();
+    expect(offeredPort(event(frameWindow, { [PORT_OFFER]: 1 }, [port, port]), frameWindow)).toBeNull();
   });
 });
 

@@ -31,8 +31,30 @@ function mount(values: Record<string, unknown> = { _srcdoc: "<p>hi</p>", height:
   return { model, sent, el, iframe, cleanup };
 }
 
-function fromWindow(source: unknown, data: unknown) {
-  window.dispatchEvent(new MessageEvent("message", { data, source: source as Window }));
+/** A window message from `source` offering `ports` (the page's first message, transports/postmessage.ts). */
+function offer(source: unknown, ports: unknown[], data: unknown = { pytoniumPort: 1 }) {
+  const event = new MessageEvent("message", { data, source: source as Window });
+  Object.defineProperty(event, "ports", { value: ports });
+  window.dispatchEvent(event);
+}
+
+/** The page's end of a channel: what the widget posts to it, and a way to send as the page. */
+function fakePort() {
+  const posted: unknown[] = [];
+  const port = {
+    onmessage: null as null | ((e: { data: unknown }) => void),
+    postMessage: (msg: unknown) => posted.push(msg),
+    close: vi.fn(),
+  };
+  const send = (msg: unknown) => port.onmessage!({ data: msg });
+  return { port, posted, send };
+}
+
+/** The page in `iframe` connects: it offers a port of its own. */
+function connect(iframe: HTMLIFrameElement) {
+  const page = fakePort();
+  offer(iframe.contentWindow, [page.port]);
+  return page;
 }
 
 afterEach(() => {
@@ -51,31 +73,48 @@ describe("widget render", () => {
     expect(iframe.style.borderStyle || iframe.style.border).toMatch(/none/);
   });
 
-  it("relays the page's messages to the model, only from its own iframe", () => {
+  it("takes a port only from its own iframe's page, and relays what comes over it to the model", () => {
     const { iframe, sent } = mount();
     const other = document.createElement("iframe");
     document.body.appendChild(other);
     const hello = { t: "hello", view: "view:abc" };
-    fromWindow(other.contentWindow, { pytonium: hello });
-    fromWindow(iframe.contentWindow, { notOurs: 1 });
-    fromWindow(iframe.contentWindow, "text");
-    expect(sent).toEqual([]);
-    fromWindow(iframe.contentWindow, { pytonium: hello });
+    const stranger = fakePort();
+    offer(other.contentWindow, [stranger.port]); // another frame
+    offer(iframe.contentWindow, [stranger.port], { notOurs: 1 });
+    offer(iframe.contentWindow, [stranger.port], "text");
+    offer(iframe.contentWindow, []); // an offer without its port
+    offer(iframe.contentWindow, [stranger.port, fakePort().port]);
+    expect(stranger.port.onmessage).toBeNull();
+    const page = connect(iframe);
+    page.send(hello);
+    page.send(null);
+    page.send("text");
     expect(sent).toEqual([hello]);
     expect(iframe.getAttribute("data-pytonium-view")).toBe("view:abc");
   });
 
   it("relays store messages to the page, including ones for other views", () => {
     const { model, iframe } = mount();
-    const post = vi.spyOn(iframe.contentWindow!, "postMessage").mockImplementation(() => {});
     const batch = { t: "batch", seq: 1, changes: [] };
+    model.emit("msg:custom", batch, []); // before the page connected: nobody listens yet
+    const page = connect(iframe);
     const other = { t: "snapshot", to: "view:other", seq: 1, rev: 0, namespaces: null, state: {} };
     model.emit("msg:custom", batch, []);
     model.emit("msg:custom", other, []);
-    expect(post.mock.calls).toEqual([
-      [{ pytonium: batch }, "*"],
-      [{ pytonium: other }, "*"],
-    ]);
+    expect(page.posted).toEqual([batch, other]);
+  });
+
+  it("a reloaded page's port replaces the one before, which is closed", () => {
+    const { model, iframe, sent } = mount();
+    const first = connect(iframe);
+    model.set("_srcdoc", "<p>saved again</p>");
+    const second = connect(iframe);
+    expect(first.port.close).toHaveBeenCalledTimes(1);
+    model.emit("msg:custom", { t: "batch", seq: 1, changes: [] }, []);
+    expect(first.posted).toEqual([]);
+    expect(second.posted).toEqual([{ t: "batch", seq: 1, changes: [] }]);
+    second.send({ t: "hello", view: "view:again" });
+    expect(sent).toEqual([{ t: "hello", view: "view:again" }]);
   });
 
   it("follows changes of _srcdoc, height and width", () => {
@@ -96,11 +135,15 @@ describe("widget render", () => {
   it("cleanup removes every listener and the iframe", () => {
     const { model, sent, iframe, cleanup, el } = mount();
     expect(model.count()).toBe(8); // 6 of the view, 2 of the model's mirror
-    const page = iframe.contentWindow;
+    const frame = iframe.contentWindow;
+    const page = connect(iframe);
     cleanup();
     expect(model.count()).toBe(2); // the mirror lives as long as the model
     expect(el.querySelector("iframe")).toBeNull();
-    fromWindow(page, { pytonium: { t: "hello", view: "view:late" } });
+    expect(page.port.close).toHaveBeenCalledTimes(1);
+    const late = fakePort();
+    offer(frame, [late.port]);
+    expect(late.port.onmessage).toBeNull();
     expect(sent).toEqual([]);
   });
 });
@@ -109,17 +152,16 @@ describe("views start without the kernel", () => {
   it("a page's hello is answered at once from the model's mirror, and still asked of the kernel", () => {
     const boot = { t: "snapshot", to: null, seq: 0, rev: 1, namespaces: null, state: { a: { k: 1 } }, ack: 0 };
     const { model, sent, iframe } = mount({ _srcdoc: "<p>hi</p>", height: "300px", _boot: boot });
-    const post = vi.spyOn(iframe.contentWindow!, "postMessage").mockImplementation(() => {});
     model.emit("msg:custom", { t: "batch", seq: 1, changes: [{ ns: "a", key: "k", value: 2, removed: false, origin: "python", rev: 2 }] }, []);
-    fromWindow(iframe.contentWindow, { pytonium: { t: "hello", view: "view:late" } });
+    const page = connect(iframe);
+    page.send({ t: "hello", view: "view:late" });
     expect(sent).toEqual([{ t: "hello", view: "view:late" }]);
-    const answer = post.mock.calls[post.mock.calls.length - 1][0] as { pytonium: { to: string; seq: number; state: unknown } };
-    expect(answer.pytonium).toMatchObject({ t: "snapshot", to: "view:late", seq: 1, state: { a: { k: 2 } } });
+    expect(page.posted[page.posted.length - 1]).toMatchObject({ t: "snapshot", to: "view:late", seq: 1, state: { a: { k: 2 } } });
   });
 
   it("without a boot snapshot the hello goes to the kernel", () => {
     const { sent, iframe } = mount();
-    fromWindow(iframe.contentWindow, { pytonium: { t: "hello", view: "view:abc" } });
+    connect(iframe).send({ t: "hello", view: "view:abc" });
     expect(sent).toEqual([{ t: "hello", view: "view:abc" }]);
   });
 });
@@ -152,9 +194,8 @@ function mountLinked(extra: Record<string, unknown> = {}) {
     document.body.appendChild(el);
     const cleanup = render({ model, el });
     const iframe = el.querySelector("iframe")!;
-    const post = vi.spyOn(iframe.contentWindow!, "postMessage").mockImplementation(() => {});
-    const posted = () => post.mock.calls.map((c) => (c[0] as { pytonium: { t: string } }).pytonium);
-    return { el, iframe, cleanup, posted };
+    const page = connect(iframe);
+    return { el, iframe, cleanup, page, posted: () => page.posted };
   };
   return { model, sent, session, destroyed, show };
 }
@@ -182,9 +223,9 @@ describe("a view whose kernel or comm is gone", () => {
 
   it("drops the page's messages once gone: nothing is sent to a dead comm", () => {
     const { model, sent, show } = mountLinked();
-    const { iframe } = show();
+    const { page } = show();
     model.emit("comm_live_update");
-    fromWindow(iframe.contentWindow, { pytonium: { t: "set", view: "view:a", ns: "demo", key: "count", value: 3, id: 1 } });
+    page.send({ t: "set", view: "view:a", ns: "demo", key: "count", value: 3, id: 1 });
     expect(sent).toEqual([]);
   });
 
@@ -196,7 +237,7 @@ describe("a view whose kernel or comm is gone", () => {
     const later = show();
     expect(banner(later.el)).not.toBeNull();
     // Its page's hello is answered from the mirror (the last state it knew), then told.
-    fromWindow(later.iframe.contentWindow, { pytonium: { t: "hello", view: "view:late" } });
+    later.page.send({ t: "hello", view: "view:late" });
     const got = later.posted();
     expect(got[got.length - 2]).toMatchObject({ t: "snapshot", to: "view:late", state: { demo: { count: 2 } } });
     expect(got[got.length - 1]).toEqual({ t: "disconnected" });
@@ -205,11 +246,11 @@ describe("a view whose kernel or comm is gone", () => {
 
   it("a send that throws (no event from the host) disconnects the view", () => {
     const { model, show } = mountLinked();
-    const { el, iframe, posted } = show();
+    const { el, page, posted } = show();
     (model as Record<string, unknown>).send = () => {
       throw new Error("Cannot send");
     };
-    fromWindow(iframe.contentWindow, { pytonium: { t: "set", view: "view:a", ns: "demo", key: "count", value: 3, id: 1 } });
+    page.send({ t: "set", view: "view:a", ns: "demo", key: "count", value: 3, id: 1 });
     expect(banner(el)!.textContent).toBe(DISCONNECTED_TEXT);
     expect(posted()).toEqual([{ t: "disconnected" }]);
   });
@@ -250,9 +291,9 @@ describe("a view whose kernel or comm is gone", () => {
 
   it("a live view has no banner and its writes reach the kernel", () => {
     const { sent, show } = mountLinked();
-    const { el, iframe } = show();
+    const { el, page } = show();
     const write = { t: "set", view: "view:a", ns: "demo", key: "count", value: 3, id: 1 };
-    fromWindow(iframe.contentWindow, { pytonium: write });
+    page.send(write);
     expect(sent).toEqual([write]);
     expect(banner(el)).toBeNull();
   });
