@@ -68,6 +68,7 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
     sent_by_page: list[str] = []
     sent_by_py: dict[int, list[str]] = {i: [] for i in range(SENDERS)}
     senders: list[threading.Thread] = []
+    last_send: dict[int, threading.Thread] = {}
     try:
         for step in steps:
             if step[0] == "page":
@@ -78,12 +79,16 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
                 who, size = step[1], step[2]
                 text = f"{who}:{len(sent_by_py[who])}:" + "x" * size
                 sent_by_py[who].append(text)
-                # each sender is a thread of its own, racing the others (its own order kept by joining it)
-                if senders and senders[-1].name == f"sender-{who}":
-                    senders[-1].join()
+                # Each send is a thread of its own, racing the other senders'; one sender's sends keep
+                # their order because its previous send has returned (joined) before the next starts.
+                # (Joining only when the last thread started was this sender's let two of its sends
+                # race whenever another sender's came between them: a harness bug seen once in CI.)
+                if who in last_send:
+                    last_send[who].join()
                 thread = threading.Thread(target=page_socket.send_text, args=(text,), name=f"sender-{who}")
                 thread.start()
                 senders.append(thread)
+                last_send[who] = thread
             elif step[0] == "move":  # the server's move: pause on the owner, then resume on the other loop
                 other = 1 - owner
                 old_loop, new_loop = loops[owner].loop, loops[other].loop
