@@ -67,8 +67,7 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
 
     sent_by_page: list[str] = []
     sent_by_py: dict[int, list[str]] = {i: [] for i in range(SENDERS)}
-    senders: list[threading.Thread] = []
-    last_send: dict[int, threading.Thread] = {}
+    last_send: dict[int, threading.Thread] = {}  # each sender's latest send: the only one that may still run
     try:
         for step in steps:
             if step[0] == "page":
@@ -87,7 +86,6 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
                     last_send[who].join()
                 thread = threading.Thread(target=page_socket.send_text, args=(text,), name=f"sender-{who}")
                 thread.start()
-                senders.append(thread)
                 last_send[who] = thread
             elif step[0] == "move":  # the server's move: pause on the owner, then resume on the other loop
                 other = 1 - owner
@@ -108,7 +106,7 @@ def test_messages_arrive_once_in_order_while_reads_move_and_threads_send(steps, 
                 owner = other
             else:
                 time.sleep(0.001)
-        for thread in senders:
+        for thread in last_send.values():
             thread.join(10)
         wait_until(lambda: len(handled) >= len(sent_by_page), "the page's messages to be handled")
         expected = sum(len(v) for v in sent_by_py.values())

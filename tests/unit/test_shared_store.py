@@ -174,8 +174,6 @@ def test_others_changes_arrive_promptly_while_this_store_writes_in_a_tight_loop(
     A delay counts from when the other store's write returned, that is from when Redis had
     ordered it: the test's redis-server fsyncs every write, and CI runs four Pythons' tests
     at once, so a write itself can wait on the disk for more than half a second (seen twice).
-    A write that returned before this store's last write began was ordered before that
-    write, whose writer then pokes the reader.
     """
     monkeypatch.setattr(_shared, "_QUIET", 0.5)
     busy, other = connect(stores, server.url, name), connect(stores, server.url, name)
@@ -208,9 +206,9 @@ def test_others_changes_arrive_promptly_while_this_store_writes_in_a_tight_loop(
     thread.join()
     wait_for(lambda: busy.revision == other.revision)
     assert busy.snapshot() == other.snapshot()  # every write arrived in the end
-    # The poke comes from this store's next write: a change ordered after its last write
-    # waits out the quiet wait (0.5 s here, 5 ms for real), so only the changes that were
-    # ordered while this store still wrote count (seen in CI: the last one, 479 ms).
+    # The poke comes from this store's next write: a write of the other store that returned
+    # before this store's last write began was ordered before it, so it is poked for; one
+    # ordered after waits out the quiet wait (0.5 s here, 5 ms for real; seen in CI: 479 ms).
     during = [n for n in heard if written[n] < last_write_started]
     assert len(during) >= 20, f"heard {len(during)} of the other store's {len(written)} writes in 1.5 s"
     delays = sorted((heard[n] - written[n]) * 1000 for n in during)
